@@ -1,0 +1,64 @@
+// Makes every non-public type and member of an assembly public, so that a project can compile against
+// ML.NET's internal save/load API (ModelSaveContext, ModelLoadContext, LoadableClassAttribute, ...).
+// At run time the real assembly is used; the calling assembly declares
+// [assembly: IgnoresAccessChecksTo("...")] so the runtime accepts the access.
+// Usage: Publicize <input.dll> <output.dll>
+using Mono.Cecil;
+
+if (args.Length != 2)
+{
+    Console.Error.WriteLine("usage: Publicize <input.dll> <output.dll>");
+    return 2;
+}
+
+string input = args[0], output = args[1];
+var resolver = new DefaultAssemblyResolver();
+resolver.AddSearchDirectory(Path.GetDirectoryName(Path.GetFullPath(input))!);
+using (var assembly = AssemblyDefinition.ReadAssembly(input, new ReaderParameters { AssemblyResolver = resolver }))
+{
+    int changed = 0;
+    foreach (var type in assembly.MainModule.GetTypes())
+    {
+        if (IsCompilerGenerated(type))
+            continue;
+        if (type.IsNested ? !type.IsNestedPublic : !type.IsPublic)
+        {
+            if (type.IsNested) type.IsNestedPublic = true; else type.IsPublic = true;
+            changed++;
+        }
+
+        var eventNames = type.Events.Select(e => e.Name).ToHashSet();
+        foreach (var method in type.Methods)
+        {
+            if (!method.IsPublic && !IsCompilerGenerated(method) && !IsExplicitImplementation(method))
+            {
+                method.IsPublic = true;
+                changed++;
+            }
+        }
+
+        foreach (var field in type.Fields)
+        {
+            // Event backing fields share the event's name: publishing them makes uses ambiguous.
+            if (!field.IsPublic && !IsCompilerGenerated(field) && !eventNames.Contains(field.Name))
+            {
+                field.IsPublic = true;
+                changed++;
+            }
+        }
+    }
+
+    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+    string temporary = output + ".tmp";
+    assembly.Write(temporary);
+    File.Move(temporary, output, overwrite: true);
+    Console.WriteLine($"Publicize: {Path.GetFileName(input)}: {changed} types and members made public -> {output}");
+}
+
+return 0;
+
+static bool IsCompilerGenerated(ICustomAttributeProvider member) =>
+    member.CustomAttributes.Any(a => a.AttributeType.FullName == "System.Runtime.CompilerServices.CompilerGeneratedAttribute");
+
+// "Interface.Method" implementations are private by design; making them public changes nothing useful.
+static bool IsExplicitImplementation(MethodDefinition method) => method.HasOverrides && method.Name.Contains('.');

@@ -1,0 +1,19 @@
+using System.Runtime.CompilerServices;
+
+// The library compiles against publicized copies of these assemblies (build/Publicize.targets) to use ML.NET's
+// internal model save/load API; this tells the runtime to allow those accesses against the real assemblies.
+[assembly: IgnoresAccessChecksTo("Microsoft.ML.Core")]
+[assembly: IgnoresAccessChecksTo("Microsoft.ML.Data")]
+[assembly: InternalsVisibleTo("MLNet.SuperResolution.Tests")]
+
+namespace System.Runtime.CompilerServices
+{
+    /// <summary>Read by the runtime: the named assembly's non-public members may be used by this assembly.</summary>
+    [AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
+    internal sealed class IgnoresAccessChecksToAttribute : Attribute
+    {
+        public IgnoresAccessChecksToAttribute(string assemblyName) => AssemblyName = assemblyName;
+
+        public string AssemblyName { get; }
+    }
+}
