@@ -1,4 +1,4 @@
-// Makes every non-public type and member of an assembly public, so that a project can compile against
+// Makes the internal types and members of an assembly public, so that a project can compile against
 // ML.NET's internal save/load API (ModelSaveContext, ModelLoadContext, LoadableClassAttribute, ...).
 // At run time the real assembly is used; the calling assembly declares
 // [assembly: IgnoresAccessChecksTo("...")] so the runtime accepts the access.
@@ -21,16 +21,22 @@ using (var assembly = AssemblyDefinition.ReadAssembly(input, new ReaderParameter
     {
         if (IsCompilerGenerated(type))
             continue;
-        if (type.IsNested ? !type.IsNestedPublic : !type.IsPublic)
+        var visibility = type.Attributes & TypeAttributes.VisibilityMask;
+        if (visibility is TypeAttributes.NotPublic)
         {
-            if (type.IsNested) type.IsNestedPublic = true; else type.IsPublic = true;
+            type.IsPublic = true;
+            changed++;
+        }
+        else if (visibility is TypeAttributes.NestedAssembly or TypeAttributes.NestedFamANDAssem or TypeAttributes.NestedFamORAssem)
+        {
+            type.IsNestedPublic = true;
             changed++;
         }
 
         var eventNames = type.Events.Select(e => e.Name).ToHashSet();
         foreach (var method in type.Methods)
         {
-            if (!method.IsPublic && !IsCompilerGenerated(method) && !IsExplicitImplementation(method))
+            if (IsInternal(method.Attributes & MethodAttributes.MemberAccessMask) && !IsCompilerGenerated(method))
             {
                 method.IsPublic = true;
                 changed++;
@@ -40,7 +46,7 @@ using (var assembly = AssemblyDefinition.ReadAssembly(input, new ReaderParameter
         foreach (var field in type.Fields)
         {
             // Event backing fields share the event's name: publishing them makes uses ambiguous.
-            if (!field.IsPublic && !IsCompilerGenerated(field) && !eventNames.Contains(field.Name))
+            if (IsInternal((MethodAttributes)(field.Attributes & FieldAttributes.FieldAccessMask)) && !IsCompilerGenerated(field) && !eventNames.Contains(field.Name))
             {
                 field.IsPublic = true;
                 changed++;
@@ -60,5 +66,7 @@ return 0;
 static bool IsCompilerGenerated(ICustomAttributeProvider member) =>
     member.CustomAttributes.Any(a => a.AttributeType.FullName == "System.Runtime.CompilerServices.CompilerGeneratedAttribute");
 
-// "Interface.Method" implementations are private by design; making them public changes nothing useful.
-static bool IsExplicitImplementation(MethodDefinition method) => method.HasOverrides && method.Name.Contains('.');
+// Only what is hidden behind the assembly boundary (internal, private protected, protected internal) becomes public;
+// private and protected members keep their access, so derived classes override them as usual.
+static bool IsInternal(MethodAttributes access) =>
+    access is MethodAttributes.Assembly or MethodAttributes.FamANDAssem or MethodAttributes.FamORAssem;

@@ -6,16 +6,12 @@ namespace MLNet.SuperResolution.Imaging;
 /// </summary>
 internal static class MatlabImresize
 {
-    /// <summary>
-    /// Resizes each channel (and alpha) of an 8-bit image by <paramref name="scale"/> (e.g. 0.5 or 1/3 to shrink,
-    /// 2 to enlarge); output size ceil(in * scale); rounded to 0..255 after EACH of the two passes (MATLAB's uint8
-    /// behaviour); rows (height) first, then columns.
-    /// </summary>
-    public static RgbImage Resize(RgbImage image, double scale) => throw new NotImplementedException();
+    /// <summary>Downscale by an integer factor (dimensions must be multiples of it): imresize(x, 1/factor, 'bicubic') on uint8.</summary>
+    public static RgbImage Downscale(RgbImage image, int factor) => throw new NotImplementedException();
 
-    /// <summary>
-    /// The resize along one dimension as a dense matrix M of shape [ceil(inLength * scale), inLength], so that
-    /// out = M @ in (weights normalised, mirrored borders folded in). Used by <see cref="TorchBicubic"/>.
-    /// </summary>
-    public static double[,] WeightMatrix(int inLength, double scale) => throw new NotImplementedException();
+    /// <summary>Upscale by an integer factor: imresize(x, factor, 'bicubic') on uint8.</summary>
+    public static RgbImage Upscale(RgbImage image, int factor) => throw new NotImplementedException();
+
+    /// <summary>One dimension's resize as a dense matrix [outLength, inLength].</summary>
+    public static double[,] WeightMatrix(int inLength, int outLength) => throw new NotImplementedException();
 }

@@ -35,6 +35,9 @@ internal sealed class RgbImage
 
     public int PlaneSize => Width * Height;
 
+    /// <summary>Where the image came from (the MLImage's tag: a file path for images from LoadImages), for messages.</summary>
+    public string? Source { get; init; }
+
     /// <summary>Copies the pixels out of an <see cref="MLImage"/> (BGRA32 or RGBA32).</summary>
     public static RgbImage FromMLImage(MLImage image)
     {
@@ -61,7 +64,7 @@ internal sealed class RgbImage
             opaque &= alpha[i] == 255;
         }
 
-        return new RgbImage(width, height, planes, opaque ? null : alpha);
+        return new RgbImage(width, height, planes, opaque ? null : alpha) { Source = string.IsNullOrEmpty(image.Tag) ? null : image.Tag };
     }
 
     /// <summary>Makes a new BGRA32 <see cref="MLImage"/> (the format <c>LoadImages</c> produces).</summary>
@@ -96,7 +99,7 @@ internal sealed class RgbImage
         if (alpha is not null)
             for (int y = 0; y < height; y++)
                 Array.Copy(Alpha!, y * Width, alpha, y * width, width);
-        return new RgbImage(width, height, planes, alpha);
+        return new RgbImage(width, height, planes, alpha) { Source = Source };
     }
 
     /// <summary>Crops to the largest size that is a multiple of <paramref name="scale"/> (top-left kept).</summary>

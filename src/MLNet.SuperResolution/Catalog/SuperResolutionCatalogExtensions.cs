@@ -1,0 +1,82 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace MLNet.SuperResolution;
+
+/// <summary>
+/// The front door: <c>mlContext.Transforms.DownscaleImages</c>, <c>.SuperResolution</c>,
+/// <c>.ApplySuperResolutionModel</c> and <c>mlContext.SuperResolution().Evaluate</c>.
+/// </summary>
+/// <example>
+/// <code>
+/// var pipeline = ml.Transforms.LoadImages("HighRes", imageFolder: null, inputColumnName: "Path")
+///     .Append(ml.Transforms.DownscaleImages("LowRes", scale: 2, inputColumnName: "HighRes"))
+///     .Append(ml.Transforms.SuperResolution(new SuperResolutionOptions { Architecture = SrArchitecture.Espcn, Scale = 2 }));
+/// </code>
+/// A runnable sample is examples/QuickStart.
+/// </example>
+public static class SuperResolutionCatalogExtensions
+{
+    /// <summary>
+    /// Makes low-resolution images the way SR papers do: crop to a multiple of <paramref name="scale"/> (top-left),
+    /// then MATLAB's <c>imresize(x, 1/scale, 'bicubic')</c> exactly.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The new low-resolution image column.</param>
+    /// <param name="scale">The downscaling factor, 2 to 8.</param>
+    /// <param name="inputColumnName">The high-resolution image column; null means the same as <paramref name="outputColumnName"/>.</param>
+    public static DownscaleImagesEstimator DownscaleImages(this TransformsCatalog catalog, string outputColumnName, int scale, string? inputColumnName = null)
+        => new(Environment(catalog), outputColumnName, inputColumnName ?? outputColumnName, scale);
+
+    /// <summary>Trains a super-resolution network; see <see cref="SuperResolutionOptions"/> for every setting.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">Network, scale, columns and training settings.</param>
+    public static SuperResolutionEstimator SuperResolution(this TransformsCatalog catalog, SuperResolutionOptions options)
+        => new(Environment(catalog), options);
+
+    /// <summary>Trains a super-resolution network with default training settings.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The upscaled image column to create.</param>
+    /// <param name="inputColumnName">The low-resolution image column.</param>
+    /// <param name="labelColumnName">The high-resolution ground-truth image column.</param>
+    /// <param name="architecture">The network.</param>
+    /// <param name="scale">The upscaling factor.</param>
+    /// <param name="epochs">Training epochs.</param>
+    public static SuperResolutionEstimator SuperResolution(this TransformsCatalog catalog, string outputColumnName = "SuperRes",
+        string inputColumnName = "LowRes", string labelColumnName = "HighRes", SrArchitecture architecture = SrArchitecture.Espcn,
+        int scale = 2, int epochs = 10)
+        => new(Environment(catalog), new SuperResolutionOptions
+        {
+            OutputColumnName = outputColumnName,
+            InputColumnName = inputColumnName,
+            LabelColumnName = labelColumnName,
+            Architecture = architecture,
+            Scale = scale,
+            Epochs = epochs,
+        });
+
+    /// <summary>
+    /// Upscales an image column with a network and given weights, or with MATLAB bicubic
+    /// (<see cref="SrArchitecture.Bicubic"/>, no weights). Like <c>ApplyOnnxModel</c>, fitting does not train.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The upscaled image column to create.</param>
+    /// <param name="inputColumnName">The low-resolution image column.</param>
+    /// <param name="architecture">The network the weights are for.</param>
+    /// <param name="scale">The upscaling factor.</param>
+    /// <param name="weightsPath">A PyTorch state_dict (.pth, as <c>torch.save(model.state_dict())</c> writes) whose keys and shapes match the network.</param>
+    /// <param name="channels">Whether the weights are for RGB or the Y channel.</param>
+    /// <param name="device">"cpu" or "cuda".</param>
+    public static ApplySuperResolutionModelEstimator ApplySuperResolutionModel(this TransformsCatalog catalog, string outputColumnName,
+        string inputColumnName, SrArchitecture architecture, int scale, string? weightsPath = null, SrChannels channels = SrChannels.Rgb,
+        string device = "cpu")
+        => new(Environment(catalog), outputColumnName, inputColumnName, architecture, scale, weightsPath, channels, device);
+
+    /// <summary>Super-resolution operations that are not transforms, such as <c>Evaluate</c>.</summary>
+    /// <param name="mlContext">The ML.NET context.</param>
+    public static SuperResolutionCatalog SuperResolution(this MLContext mlContext)
+        => new(Contracts.CheckRef(mlContext, nameof(mlContext)));
+
+    private static IHostEnvironment Environment(TransformsCatalog catalog) => CatalogUtils.GetEnvironment(catalog);
+}

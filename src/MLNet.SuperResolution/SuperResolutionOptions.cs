@@ -1,0 +1,77 @@
+namespace MLNet.SuperResolution;
+
+/// <summary>
+/// Options of <c>mlContext.Transforms.SuperResolution(...)</c>: which network to train, on which columns, and how.
+/// The defaults train the paper configuration of the chosen network with Adam on random patches.
+/// </summary>
+public sealed class SuperResolutionOptions
+{
+    /// <summary>The network to train. Default <see cref="SrArchitecture.Espcn"/>.</summary>
+    public SrArchitecture Architecture { get; set; } = SrArchitecture.Espcn;
+
+    /// <summary>The upscaling factor: 2, 3 or 4 (the architectures' supported scales). Default 2.</summary>
+    public int Scale { get; set; } = 2;
+
+    /// <summary>RGB (3-channel network) or the BT.601 Y channel (1-channel network). Default <see cref="SrChannels.Rgb"/>.</summary>
+    public SrChannels Channels { get; set; } = SrChannels.Rgb;
+
+    /// <summary>The low-resolution image column (an image column, e.g. from <c>DownscaleImages</c>). Default "LowRes".</summary>
+    public string InputColumnName { get; set; } = "LowRes";
+
+    /// <summary>The high-resolution ground-truth image column; cropped to a multiple of <see cref="Scale"/> (top-left). Default "HighRes".</summary>
+    public string LabelColumnName { get; set; } = "HighRes";
+
+    /// <summary>The output column holding the upscaled images (<c>MLImage</c>). Default "SuperRes".</summary>
+    public string OutputColumnName { get; set; } = "SuperRes";
+
+    /// <summary>Number of epochs. One epoch draws <see cref="PatchesPerImage"/> random patches from every training image. Default 10.</summary>
+    public int Epochs { get; set; } = 10;
+
+    /// <summary>Random patches drawn from each image per epoch. Default 16.</summary>
+    public int PatchesPerImage { get; set; } = 16;
+
+    /// <summary>Patches per optimisation step. Default 16.</summary>
+    public int BatchSize { get; set; } = 16;
+
+    /// <summary>
+    /// Side of a training patch in high-resolution pixels (rounded down to a multiple of <see cref="Scale"/>; reduced
+    /// to the smallest training image when that is smaller). Default 48.
+    /// </summary>
+    public int PatchSize { get; set; } = 48;
+
+    /// <summary>Adam's learning rate. Default 1e-3.</summary>
+    public double LearningRate { get; set; } = 1e-3;
+
+    /// <summary>The training loss. Default <see cref="SrLoss.L1"/>.</summary>
+    public SrLoss Loss { get; set; } = SrLoss.L1;
+
+    /// <summary>Log the running loss through ML.NET's log every this many steps. Default 20.</summary>
+    public int LogEveryNSteps { get; set; } = 20;
+
+    /// <summary>
+    /// Torch device: "cpu" (default) or "cuda" / "cuda:N". CUDA needs a CUDA libtorch backend package in the
+    /// application (e.g. libtorch-cuda-12.8-linux-x64) instead of libtorch-cpu-linux-x64.
+    /// </summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>
+    /// Optional PyTorch state_dict (.pth) to start from instead of random initialisation (fine-tuning). Keys and
+    /// shapes must match the network.
+    /// </summary>
+    public string? InitialWeightsPath { get; set; }
+
+    /// <summary>Test hook: a step at which to poison one gradient with NaN (checks the non-finite guard).</summary>
+    internal int? InjectNonFiniteGradientAtStep { get; set; }
+
+    internal SuperResolutionOptions Clone() => (SuperResolutionOptions)MemberwiseClone();
+}
+
+/// <summary>Training losses.</summary>
+public enum SrLoss
+{
+    /// <summary>Mean absolute error (EDSR and most modern SR networks).</summary>
+    L1 = 0,
+
+    /// <summary>Mean squared error (SRCNN, FSRCNN, ESPCN, VDSR papers).</summary>
+    L2 = 1,
+}

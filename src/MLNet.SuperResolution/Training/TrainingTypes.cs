@@ -1,0 +1,41 @@
+using static TorchSharp.torch;
+
+namespace MLNet.SuperResolution.Training;
+
+/// <summary>One training image pair in the network's channel space: LR [C, h, w] and HR [C, h*s, w*s], float32 on the CPU.</summary>
+internal sealed record TrainingPair(Tensor LowRes, Tensor HighRes) : IDisposable
+{
+    public void Dispose()
+    {
+        LowRes.Dispose();
+        HighRes.Dispose();
+    }
+}
+
+/// <summary>Settings of <see cref="SrTrainer"/>, already validated.</summary>
+internal sealed record TrainingSettings(
+    int Scale,
+    int Epochs,
+    int PatchesPerImage,
+    int BatchSize,
+    int PatchSize,
+    double LearningRate,
+    SrLoss Loss,
+    int Seed,
+    int LogEveryNSteps,
+    Device Device,
+    int? InjectNonFiniteGradientAtStep = null);
+
+/// <summary>Where the trainer reports; the ML.NET side implements it with a channel and the host's cancellation.</summary>
+internal interface ITrainingMonitor
+{
+    /// <summary>Throws when the user cancelled (ML.NET's CheckAlive).</summary>
+    void CheckAlive();
+
+    void Info(string message);
+
+    void Warning(string message);
+
+    /// <summary>Called after every step.</summary>
+    void Progress(int epoch, int step, int totalSteps, double loss);
+}

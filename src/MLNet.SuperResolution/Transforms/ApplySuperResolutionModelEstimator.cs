@@ -1,0 +1,60 @@
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Inference;
+using MLNet.SuperResolution.Weights;
+
+namespace MLNet.SuperResolution;
+
+/// <summary>
+/// Applies a super-resolution network with given weights (or MATLAB bicubic) to an image column, like
+/// <c>ApplyOnnxModel</c>: the network is built and its weights loaded when the estimator is created, and fitting
+/// does not train.
+/// </summary>
+public sealed class ApplySuperResolutionModelEstimator : IEstimator<SuperResolutionTransformer>
+{
+    private readonly IHost _host;
+    private readonly SuperResolutionTransformer _transformer;
+
+    internal ApplySuperResolutionModelEstimator(IHostEnvironment env, string outputColumnName, string inputColumnName,
+        SrArchitecture architecture, int scale, string? weightsPath, SrChannels channels, string device)
+    {
+        _host = Contracts.CheckRef(env, nameof(env)).Register(nameof(ApplySuperResolutionModelEstimator));
+        _host.CheckNonEmpty(outputColumnName, nameof(outputColumnName));
+        _host.CheckNonEmpty(inputColumnName, nameof(inputColumnName));
+        var torchDevice = TorchDevices.Parse(device);
+        SrNetwork? network = null;
+        if (architecture != SrArchitecture.Bicubic)
+        {
+            if (string.IsNullOrWhiteSpace(weightsPath))
+                throw new ArgumentException(
+                    $"{architecture} needs weights: pass weightsPath (a PyTorch state_dict .pth), or train one with mlContext.Transforms.SuperResolution(...).",
+                    nameof(weightsPath));
+            network = NetworkFactory.Create(architecture, scale, channels == SrChannels.Y ? 1 : 3);
+            PyTorchWeights.Load(network, weightsPath);
+        }
+        else
+        {
+            if (!NetworkFactory.SupportedScales(architecture).Contains(scale))
+                throw new ArgumentOutOfRangeException(nameof(scale), scale,
+                    $"Scale {scale} is not supported by {architecture}; supported: {string.Join(", ", NetworkFactory.SupportedScales(architecture))}.");
+            if (!string.IsNullOrWhiteSpace(weightsPath))
+                throw new ArgumentException("Bicubic has no weights; leave weightsPath empty.", nameof(weightsPath));
+        }
+
+        var upscaler = new SrUpscaler(architecture, scale, channels, network, torchDevice);
+        _transformer = new SuperResolutionTransformer(env, outputColumnName, inputColumnName, upscaler, device, trainingSummary: null);
+    }
+
+    /// <summary>Returns the transformer after checking that the input column is an image column; nothing is trained.</summary>
+    public SuperResolutionTransformer Fit(IDataView input)
+    {
+        _host.CheckValue(input, nameof(input));
+        ImageColumns.Check(_host, input.Schema, _transformer.InputColumnName, "input");
+        return _transformer;
+    }
+
+    /// <summary>Adds the output image column to the schema.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        => ImageColumns.WithImageOutput(_host, inputSchema, _transformer.OutputColumnName, (_transformer.InputColumnName, "input"));
+}

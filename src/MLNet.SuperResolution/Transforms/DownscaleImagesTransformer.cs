@@ -1,0 +1,170 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Internal.Utilities;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Transforms.Image;
+using MLNet.SuperResolution;
+using MLNet.SuperResolution.Imaging;
+
+[assembly: LoadableClass(typeof(DownscaleImagesTransformer), null, typeof(SignatureLoadModel),
+    DownscaleImagesTransformer.UserName, DownscaleImagesTransformer.LoaderSignature)]
+
+[assembly: LoadableClass(typeof(IRowMapper), typeof(DownscaleImagesTransformer), null, typeof(SignatureLoadRowMapper),
+    DownscaleImagesTransformer.UserName, DownscaleImagesTransformer.LoaderSignature)]
+
+[assembly: LoadableClass(typeof(IDataTransform), typeof(DownscaleImagesTransformer), null, typeof(SignatureLoadDataTransform),
+    DownscaleImagesTransformer.UserName, DownscaleImagesTransformer.LoaderSignature)]
+
+namespace MLNet.SuperResolution;
+
+/// <summary>
+/// The SR field's degradation: crops each image to a multiple of the scale (top-left kept), then shrinks it with
+/// MATLAB's <c>imresize(x, 1/scale, 'bicubic')</c> exactly (antialiasing, mirrored borders, 8-bit rounding after each
+/// pass), which reproduces the LR files of the published benchmarks. Made by <c>mlContext.Transforms.DownscaleImages</c>.
+/// </summary>
+public sealed class DownscaleImagesTransformer : OneToOneTransformerBase
+{
+    internal const string UserName = "Downscale Images (MATLAB bicubic)";
+    internal const string LoaderSignature = "SrDownscaleImages";
+    private const string RegistrationName = "DownscaleImages";
+
+    internal DownscaleImagesTransformer(IHostEnvironment env, string outputColumnName, string inputColumnName, int scale)
+        : base(Contracts.CheckRef(env, nameof(env)).Register(RegistrationName), (outputColumnName, inputColumnName))
+    {
+        Scale = CheckScale(scale);
+    }
+
+    /// <summary>The downscaling factor.</summary>
+    public int Scale { get; }
+
+    internal static int CheckScale(int scale) => scale is >= 2 and <= 8
+        ? scale
+        : throw new ArgumentOutOfRangeException(nameof(scale), scale, $"Scale must be an integer from 2 to 8; got {scale}.");
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "SRDOWNSC",
+        verWrittenCur: 0x00010001, // Initial
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(DownscaleImagesTransformer).Assembly.FullName);
+
+    /// <summary>Saves the transform (called by ML.NET's model saving).</summary>
+    public override void SaveModel(ModelSaveContext ctx)
+    {
+        Host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+
+        // *** Binary format ***
+        // <base>: the column pair
+        // int: scale
+        SaveColumns(ctx);
+        ctx.Writer.Write(Scale);
+    }
+
+    // Factory method for SignatureLoadModel.
+    private static DownscaleImagesTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        Contracts.CheckValue(env, nameof(env));
+        var host = env.Register(RegistrationName);
+        host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel(GetVersionInfo());
+        return new DownscaleImagesTransformer(host, ctx);
+    }
+
+    // Factory method for SignatureLoadDataTransform.
+    private static IDataTransform Create(IHostEnvironment env, ModelLoadContext ctx, IDataView input)
+        => Create(env, ctx).MakeDataTransform(input);
+
+    // Factory method for SignatureLoadRowMapper.
+    private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
+        => Create(env, ctx).MakeRowMapper(inputSchema);
+
+    private DownscaleImagesTransformer(IHost host, ModelLoadContext ctx)
+        : base(host, ctx)
+    {
+        // See SaveModel for the binary format.
+        int scale = ctx.Reader.ReadInt32();
+        host.CheckDecode(scale is >= 2 and <= 8, "Scale out of range 2..8.");
+        Scale = scale;
+    }
+
+    /// <summary>Checks that the input column holds images.</summary>
+    public override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)
+    {
+        if (inputSchema[srcCol].Type is not ImageDataViewType)
+            throw Host.ExceptSchemaMismatch(nameof(inputSchema), "input", ColumnPairs[col].inputColumnName,
+                "image (MLImage, e.g. from LoadImages)", inputSchema[srcCol].Type.ToString());
+    }
+
+    /// <summary>Makes the row mapper (called by ML.NET).</summary>
+    public override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+
+    private sealed class Mapper : OneToOneMapperBase
+    {
+        private readonly DownscaleImagesTransformer _parent;
+
+        public Mapper(DownscaleImagesTransformer parent, DataViewSchema inputSchema)
+            : base(parent.Host.Register(nameof(Mapper)), parent, inputSchema)
+        {
+            _parent = parent;
+        }
+
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
+            => new[] { new DataViewSchema.DetachedColumn(_parent.ColumnPairs[0].outputColumnName, new ImageDataViewType(), null) };
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer)
+        {
+            var column = input.Schema[ColMapNewToOld[iinfo]];
+            var read = ImageColumns.MakeReader(input, column);
+            int scale = _parent.Scale;
+            disposer = () => { };
+            ValueGetter<MLImage?> getter = (ref MLImage? dst) =>
+            {
+                dst?.Dispose();
+                dst = null;
+                var highRes = read();
+                if (highRes is null)
+                    return;
+                if (highRes.Width < scale || highRes.Height < scale)
+                    throw new InvalidDataException(
+                        $"The image in column '{column.Name}' at row {input.Position}{ImageColumns.DescribeRow(input)} is {highRes.Width}x{highRes.Height}, " +
+                        $"smaller than the scale {scale}: nothing is left to downscale.");
+                var lowRes = MatlabImresize.Downscale(highRes.CropToMultipleOf(scale), scale);
+                dst = lowRes.ToMLImage();
+                if (highRes.Source is not null)
+                    dst.Tag = highRes.Source;
+            };
+            return getter;
+        }
+    }
+}
+
+/// <summary>Estimator of <see cref="DownscaleImagesTransformer"/> (nothing to learn: fitting only checks the schema).</summary>
+public sealed class DownscaleImagesEstimator : IEstimator<DownscaleImagesTransformer>
+{
+    private readonly IHost _host;
+    private readonly DownscaleImagesTransformer _transformer;
+
+    internal DownscaleImagesEstimator(IHostEnvironment env, string outputColumnName, string inputColumnName, int scale)
+    {
+        _host = Contracts.CheckRef(env, nameof(env)).Register(nameof(DownscaleImagesEstimator));
+        _transformer = new DownscaleImagesTransformer(env, outputColumnName, inputColumnName, scale);
+    }
+
+    /// <summary>Returns the transformer after checking that the input column is an image column.</summary>
+    public DownscaleImagesTransformer Fit(IDataView input)
+    {
+        _host.CheckValue(input, nameof(input));
+        ImageColumns.Check(_host, input.Schema, _transformer.ColumnPairs[0].inputColumnName, "input");
+        return _transformer;
+    }
+
+    /// <summary>Adds the output image column to the schema.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        var (output, input) = _transformer.ColumnPairs[0];
+        return ImageColumns.WithImageOutput(_host, inputSchema, output, (input, "input"));
+    }
+}

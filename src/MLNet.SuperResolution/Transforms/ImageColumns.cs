@@ -1,0 +1,99 @@
+using System.Text;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Internal.Utilities;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Transforms.Image;
+using MLNet.SuperResolution.Imaging;
+
+namespace MLNet.SuperResolution;
+
+/// <summary>Schema checks and error-reporting reads of image columns, shared by the transforms and the evaluator.</summary>
+internal static class ImageColumns
+{
+    /// <summary>Checks that <paramref name="name"/> is a scalar image column of the estimator's input schema.</summary>
+    public static void Check(IExceptionContext host, SchemaShape schema, string name, string role)
+    {
+        if (!schema.TryFindColumn(name, out var column))
+            throw host.ExceptSchemaMismatch(nameof(schema), role, name);
+        if (column.ItemType is not ImageDataViewType || column.Kind != SchemaShape.Column.VectorKind.Scalar)
+            throw host.ExceptSchemaMismatch(nameof(schema), role, name, "image (MLImage, e.g. from LoadImages)", column.GetTypeString());
+    }
+
+    /// <summary>
+    /// Schema propagation of the image transforms: checks the required image columns and adds the output image column.
+    /// </summary>
+    public static SchemaShape WithImageOutput(IExceptionContext host, SchemaShape inputSchema, string outputColumnName, params (string Name, string Role)[] required)
+    {
+        host.CheckValue(inputSchema, nameof(inputSchema));
+        foreach (var (name, role) in required)
+            Check(host, inputSchema, name, role);
+        var result = inputSchema.ToDictionary(c => c.Name);
+        result[outputColumnName] = new SchemaShape.Column(outputColumnName, SchemaShape.Column.VectorKind.Scalar, new ImageDataViewType(), false);
+        return new SchemaShape(result.Values);
+    }
+
+    /// <summary>Checks that <paramref name="name"/> is an image column of a data view's schema; returns it.</summary>
+    public static DataViewSchema.Column Check(IExceptionContext host, DataViewSchema schema, string name, string role)
+    {
+        var column = schema.GetColumnOrNull(name)
+            ?? throw host.ExceptSchemaMismatch(nameof(schema), role, name);
+        if (column.Type is not ImageDataViewType)
+            throw host.ExceptSchemaMismatch(nameof(schema), role, name, "image (MLImage, e.g. from LoadImages)", column.Type.ToString());
+        return column;
+    }
+
+    /// <summary>
+    /// A reader of the current row's image, copied into managed memory (an MLImage dies with its cursor). Errors from
+    /// upstream (e.g. an unreadable file in LoadImages) are rethrown naming the column, the row and the row's text
+    /// values (the file path, for images from LoadImages).
+    /// </summary>
+    public static Func<RgbImage?> MakeReader(DataViewRow row, DataViewSchema.Column column)
+    {
+        var getter = row.GetGetter<MLImage>(column);
+        return () =>
+        {
+            MLImage image = null!; // the getter may leave it null: no image in this row
+            try
+            {
+                getter(ref image);
+                return image is null || image.Width <= 0 || image.Height <= 0 ? null : RgbImage.FromMLImage(image);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new InvalidDataException(
+                    $"Could not read the image in column '{column.Name}' at row {row.Position}{DescribeRow(row)}: {e.Message}", e);
+            }
+            finally
+            {
+                image?.Dispose();
+            }
+        };
+    }
+
+    /// <summary>" (Path='a.png')": the row's active text columns, to name the file behind a failing image.</summary>
+    public static string DescribeRow(DataViewRow row)
+    {
+        var parts = new List<string>();
+        foreach (var column in row.Schema)
+        {
+            if (column.IsHidden || column.Type is not TextDataViewType || !row.IsColumnActive(column))
+                continue;
+            try
+            {
+                ReadOnlyMemory<char> value = default;
+                row.GetGetter<ReadOnlyMemory<char>>(column)(ref value);
+                parts.Add($"{column.Name}='{value}'");
+            }
+            catch (Exception)
+            {
+                // Best effort: a description must never hide the original error.
+            }
+
+            if (parts.Count == 3)
+                break;
+        }
+
+        return parts.Count == 0 ? string.Empty : " (" + string.Join(", ", parts) + ")";
+    }
+}

@@ -1,0 +1,198 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Imaging;
+using MLNet.SuperResolution.Inference;
+using MLNet.SuperResolution.Training;
+using MLNet.SuperResolution.Weights;
+using TorchSharp;
+
+namespace MLNet.SuperResolution;
+
+/// <summary>
+/// Trains a super-resolution network on pairs of low-resolution and high-resolution image columns and returns a
+/// <see cref="SuperResolutionTransformer"/> that upscales the low-resolution column. Reports through ML.NET's log
+/// (<c>mlContext.Log</c>: "Loss:" lines every <see cref="SuperResolutionOptions.LogEveryNSteps"/> steps) and
+/// progress channel, honours cancellation, and seeds from the <see cref="MLContext"/>.
+/// </summary>
+public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransformer>
+{
+    private static readonly object TorchSeedLock = new();
+    private readonly IHostEnvironment _env;
+    private readonly IHost _host;
+    private readonly SuperResolutionOptions _options;
+
+    internal SuperResolutionEstimator(IHostEnvironment env, SuperResolutionOptions options)
+    {
+        _env = Contracts.CheckRef(env, nameof(env));
+        _host = env.Register(nameof(SuperResolutionEstimator));
+        _host.CheckValue(options, nameof(options));
+        _options = options.Clone();
+        Validate(_options);
+    }
+
+    private static void Validate(SuperResolutionOptions o)
+    {
+        if (o.Architecture == SrArchitecture.Bicubic)
+            throw new ArgumentException("Bicubic has nothing to train; use mlContext.Transforms.ApplySuperResolutionModel(..., SrArchitecture.Bicubic, scale).", nameof(o.Architecture));
+        var scales = NetworkFactory.SupportedScales(o.Architecture);
+        if (!scales.Contains(o.Scale))
+            throw new ArgumentOutOfRangeException(nameof(o.Scale), o.Scale, $"Scale {o.Scale} is not supported by {o.Architecture}; supported: {string.Join(", ", scales)}.");
+        if (!Enum.IsDefined(o.Channels))
+            throw new ArgumentOutOfRangeException(nameof(o.Channels), o.Channels, "Channels must be Rgb or Y.");
+        CheckName(o.InputColumnName, nameof(o.InputColumnName));
+        CheckName(o.LabelColumnName, nameof(o.LabelColumnName));
+        CheckName(o.OutputColumnName, nameof(o.OutputColumnName));
+        CheckPositive(o.Epochs, nameof(o.Epochs));
+        CheckPositive(o.PatchesPerImage, nameof(o.PatchesPerImage));
+        CheckPositive(o.BatchSize, nameof(o.BatchSize));
+        if (o.PatchSize < o.Scale)
+            throw new ArgumentOutOfRangeException(nameof(o.PatchSize), o.PatchSize, $"PatchSize is in HR pixels and must be at least the scale ({o.Scale}).");
+        if (!(o.LearningRate > 0) || !double.IsFinite(o.LearningRate))
+            throw new ArgumentOutOfRangeException(nameof(o.LearningRate), o.LearningRate, "LearningRate must be a positive number.");
+        if (o.InitialWeightsPath is { } path && !File.Exists(path))
+            throw new FileNotFoundException($"InitialWeightsPath '{path}' does not exist.", path);
+        TorchDevices.Parse(o.Device);
+
+        static void CheckName(string name, string option)
+        {
+            if (string.IsNullOrWhiteSpace(name))
+                throw new ArgumentException($"{option} must name a column.", option);
+        }
+
+        static void CheckPositive(int value, string option)
+        {
+            if (value <= 0)
+                throw new ArgumentOutOfRangeException(option, value, $"{option} must be positive.");
+        }
+    }
+
+    /// <summary>Trains the network on the rows of <paramref name="input"/>.</summary>
+    public SuperResolutionTransformer Fit(IDataView input)
+    {
+        _host.CheckValue(input, nameof(input));
+        var lowColumn = ImageColumns.Check(_host, input.Schema, _options.InputColumnName, "input");
+        var highColumn = ImageColumns.Check(_host, input.Schema, _options.LabelColumnName, "label");
+        int seed = (_env as IHostEnvironmentInternal)?.Seed ?? _host.Rand.Next();
+        var device = TorchDevices.Parse(_options.Device);
+
+        using var channel = _host.Start("TrainModel");
+        using var progress = _host.StartProgressChannel("Training super-resolution network");
+        var data = ReadPairs(input, lowColumn, highColumn, channel);
+        try
+        {
+            int channels = _options.Channels == SrChannels.Y ? 1 : 3;
+            SrNetwork network;
+            lock (TorchSeedLock)
+            {
+                torch.random.manual_seed(seed);
+                network = NetworkFactory.Create(_options.Architecture, _options.Scale, channels);
+            }
+
+            if (_options.InitialWeightsPath is { } weights)
+                PyTorchWeights.Load(network, weights);
+
+            var settings = new TrainingSettings(_options.Scale, _options.Epochs, _options.PatchesPerImage, _options.BatchSize,
+                _options.PatchSize, _options.LearningRate, _options.Loss, seed, _options.LogEveryNSteps, device,
+                _options.InjectNonFiniteGradientAtStep);
+            var monitor = new ChannelMonitor(_host, channel, progress);
+            var summary = SrTrainer.Train(network, data, settings, monitor);
+            var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device);
+            return new SuperResolutionTransformer(_env, _options.OutputColumnName, _options.InputColumnName, upscaler, _options.Device, summary);
+        }
+        finally
+        {
+            foreach (var pair in data)
+                pair.Dispose();
+        }
+    }
+
+    /// <summary>Checks the input and label image columns and adds the output image column.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        => ImageColumns.WithImageOutput(_host, inputSchema, _options.OutputColumnName,
+            (_options.InputColumnName, "input"), (_options.LabelColumnName, "label"));
+
+    /// <summary>Copies every LR/HR pair out of the data view into tensors in the network's channel space.</summary>
+    private List<TrainingPair> ReadPairs(IDataView input, DataViewSchema.Column lowColumn, DataViewSchema.Column highColumn, IChannel channel)
+    {
+        var pairs = new List<TrainingPair>();
+        int scale = _options.Scale;
+        using var cursor = input.GetRowCursor(new[] { lowColumn, highColumn });
+        var readLow = ImageColumns.MakeReader(cursor, lowColumn);
+        var readHigh = ImageColumns.MakeReader(cursor, highColumn);
+        try
+        {
+            while (cursor.MoveNext())
+            {
+                _host.CheckAlive();
+                var low = readLow();
+                var high = readHigh();
+                if (low is null || high is null)
+                    throw new InvalidDataException($"Row {cursor.Position}{ImageColumns.DescribeRow(cursor)} has no image in column '{(low is null ? lowColumn.Name : highColumn.Name)}'.");
+                var cropped = high.CropToMultipleOf(scale);
+                if (low.Width * scale != cropped.Width || low.Height * scale != cropped.Height)
+                    throw new InvalidDataException(
+                        $"Row {cursor.Position}{ImageColumns.DescribeRow(cursor)}: the low-resolution image in '{lowColumn.Name}' is {low.Width}x{low.Height} " +
+                        $"and the high-resolution image in '{highColumn.Name}' is {high.Width}x{high.Height} ({cropped.Width}x{cropped.Height} cropped to a " +
+                        $"multiple of {scale}); at scale {scale} it must be {low.Width * scale}x{low.Height * scale}. Check Scale, and make '{lowColumn.Name}' " +
+                        $"from '{highColumn.Name}' with DownscaleImages(scale: {scale}).");
+                pairs.Add(new TrainingPair(ToChannels(low), ToChannels(cropped)));
+            }
+        }
+        catch
+        {
+            foreach (var pair in pairs)
+                pair.Dispose();
+            throw;
+        }
+
+        channel.Info($"Read {pairs.Count} training image pairs.");
+        return pairs;
+    }
+
+    private torch.Tensor ToChannels(RgbImage image)
+    {
+        using var scope = torch.NewDisposeScope();
+        var rgb = ImageTensors.ToTensor(image);
+        var result = _options.Channels == SrChannels.Y ? ColorSpace.RgbToYCbCr(rgb).narrow(1, 0, 1) : rgb;
+        return result[0].contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Reports training through an ML.NET channel and progress channel; cancellation through the host.</summary>
+    private sealed class ChannelMonitor : ITrainingMonitor
+    {
+        private readonly IHost _host;
+        private readonly IChannel _channel;
+        private int _step;
+        private int _totalSteps;
+        private int _epoch;
+        private double _loss = double.NaN;
+
+        public ChannelMonitor(IHost host, IChannel channel, IProgressChannel progress)
+        {
+            _host = host;
+            _channel = channel;
+            progress.SetHeader(new ProgressHeader(new[] { "Loss" }, new[] { "step", "epoch" }), entry =>
+            {
+                entry.SetProgress(0, _step, _totalSteps);
+                entry.SetProgress(1, _epoch);
+                entry.SetMetric(0, _loss);
+            });
+        }
+
+        public void CheckAlive() => _host.CheckAlive();
+
+        public void Info(string message) => _channel.Info(message);
+
+        public void Warning(string message) => _channel.Warning(message);
+
+        public void Progress(int epoch, int step, int totalSteps, double loss)
+        {
+            _epoch = epoch;
+            _step = step;
+            _totalSteps = totalSteps;
+            _loss = loss;
+        }
+    }
+}

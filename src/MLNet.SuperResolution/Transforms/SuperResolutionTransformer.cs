@@ -1,0 +1,223 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Internal.Utilities;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Transforms.Image;
+using MLNet.SuperResolution;
+using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Imaging;
+using MLNet.SuperResolution.Inference;
+using TorchSharp;
+
+[assembly: LoadableClass(typeof(SuperResolutionTransformer), null, typeof(SignatureLoadModel),
+    SuperResolutionTransformer.UserName, SuperResolutionTransformer.LoaderSignature)]
+
+[assembly: LoadableClass(typeof(IRowMapper), typeof(SuperResolutionTransformer), null, typeof(SignatureLoadRowMapper),
+    SuperResolutionTransformer.UserName, SuperResolutionTransformer.LoaderSignature)]
+
+[assembly: LoadableClass(typeof(IDataTransform), typeof(SuperResolutionTransformer), null, typeof(SignatureLoadDataTransform),
+    SuperResolutionTransformer.UserName, SuperResolutionTransformer.LoaderSignature)]
+
+namespace MLNet.SuperResolution;
+
+/// <summary>
+/// Upscales the images of one column with a super-resolution network (or MATLAB bicubic) into a new image column
+/// (<see cref="MLImage"/>, BGRA32, like <c>LoadImages</c> produces). Made by
+/// <c>mlContext.Transforms.SuperResolution(...)</c> (trained) or <c>ApplySuperResolutionModel(...)</c> (given weights).
+/// Saved and loaded with <c>mlContext.Model.Save/Load</c>, network weights included.
+/// </summary>
+public sealed class SuperResolutionTransformer : OneToOneTransformerBase, IDisposable
+{
+    internal const string UserName = "Super-Resolution Transform";
+    internal const string LoaderSignature = "SuperResolutionTransform";
+    private const string NetworkStreamName = "SRNetwork";
+    private const string RegistrationName = "SuperResolution";
+
+    private readonly SrUpscaler _upscaler;
+
+    internal SuperResolutionTransformer(IHostEnvironment env, string outputColumnName, string inputColumnName,
+        SrUpscaler upscaler, string device, SrTrainingSummary? trainingSummary)
+        : base(Contracts.CheckRef(env, nameof(env)).Register(RegistrationName), (outputColumnName, inputColumnName))
+    {
+        _upscaler = upscaler;
+        DeviceName = device;
+        TrainingSummary = trainingSummary;
+    }
+
+    /// <summary>The network.</summary>
+    public SrArchitecture Architecture => _upscaler.Architecture;
+
+    /// <summary>The upscaling factor.</summary>
+    public int Scale => _upscaler.Scale;
+
+    /// <summary>The channels the network sees.</summary>
+    public SrChannels Channels => _upscaler.Channels;
+
+    /// <summary>The torch device the network runs on ("cpu", "cuda", ...).</summary>
+    public string DeviceName { get; }
+
+    /// <summary>Number of trainable parameters of the network (0 for bicubic).</summary>
+    public long ParameterCount => _upscaler.Network?.parameters().Sum(p => p.numel()) ?? 0;
+
+    /// <summary>How training went, when this transformer was trained (null for given weights or bicubic).</summary>
+    public SrTrainingSummary? TrainingSummary { get; }
+
+    /// <summary>The output column's name.</summary>
+    public string OutputColumnName => ColumnPairs[0].outputColumnName;
+
+    /// <summary>The input (low-resolution) column's name.</summary>
+    public string InputColumnName => ColumnPairs[0].inputColumnName;
+
+    internal SrUpscaler Upscaler => _upscaler;
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "SRESTRNS",
+        verWrittenCur: 0x00010001, // Initial
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(SuperResolutionTransformer).Assembly.FullName);
+
+    /// <summary>Saves the model (called by ML.NET's model saving).</summary>
+    public override void SaveModel(ModelSaveContext ctx)
+    {
+        Host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+
+        // *** Binary format ***
+        // <base>: the column pair
+        // int: architecture (SrArchitecture)
+        // int: scale
+        // int: channels (SrChannels)
+        // string id: device the model was trained/applied on ("cpu", "cuda", ...)
+        // bool: has training summary; if so: int steps, int skipped steps, int patch size, double seconds,
+        //       int epoch count, double[epoch count] epoch losses
+        // bool: has network; if so the weights are in the binary stream "SRNetwork" (TorchSharp's module format)
+        SaveColumns(ctx);
+        ctx.Writer.Write((int)Architecture);
+        ctx.Writer.Write(Scale);
+        ctx.Writer.Write((int)Channels);
+        ctx.SaveNonEmptyString(DeviceName);
+        ctx.Writer.WriteBoolByte(TrainingSummary is not null);
+        if (TrainingSummary is { } summary)
+        {
+            ctx.Writer.Write(summary.Steps);
+            ctx.Writer.Write(summary.SkippedNonFiniteSteps);
+            ctx.Writer.Write(summary.PatchSize);
+            ctx.Writer.Write(summary.Duration.TotalSeconds);
+            ctx.Writer.Write(summary.EpochLosses.Count);
+            foreach (double loss in summary.EpochLosses)
+                ctx.Writer.Write(loss);
+        }
+
+        ctx.Writer.WriteBoolByte(_upscaler.Network is not null);
+        if (_upscaler.Network is { } network)
+            ctx.SaveBinaryStream(NetworkStreamName, writer => network.save(writer));
+    }
+
+    // Factory method for SignatureLoadModel.
+    private static SuperResolutionTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        Contracts.CheckValue(env, nameof(env));
+        var host = env.Register(RegistrationName);
+        host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel(GetVersionInfo());
+        return new SuperResolutionTransformer(host, ctx);
+    }
+
+    // Factory method for SignatureLoadDataTransform.
+    private static IDataTransform Create(IHostEnvironment env, ModelLoadContext ctx, IDataView input)
+        => Create(env, ctx).MakeDataTransform(input);
+
+    // Factory method for SignatureLoadRowMapper.
+    private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
+        => Create(env, ctx).MakeRowMapper(inputSchema);
+
+    private SuperResolutionTransformer(IHost host, ModelLoadContext ctx)
+        : base(host, ctx)
+    {
+        // See SaveModel for the binary format.
+        var architecture = (SrArchitecture)ctx.Reader.ReadInt32();
+        int scale = ctx.Reader.ReadInt32();
+        var channels = (SrChannels)ctx.Reader.ReadInt32();
+        if (!Enum.IsDefined(architecture) || !Enum.IsDefined(channels))
+            throw host.ExceptDecode($"The model names architecture {(int)architecture} / channels {(int)channels}, which this version of MLNet.SuperResolution does not know; it was probably saved by a newer version.");
+        string savedDevice = ctx.LoadNonEmptyString();
+        SrTrainingSummary? summary = null;
+        if (ctx.Reader.ReadBoolByte())
+        {
+            int steps = ctx.Reader.ReadInt32();
+            int skipped = ctx.Reader.ReadInt32();
+            int patchSize = ctx.Reader.ReadInt32();
+            double seconds = ctx.Reader.ReadDouble();
+            int count = ctx.Reader.ReadInt32();
+            host.CheckDecode(count >= 0 && count < 1_000_000);
+            var losses = new double[count];
+            for (int i = 0; i < count; i++)
+                losses[i] = ctx.Reader.ReadDouble();
+            summary = new SrTrainingSummary(steps, skipped, losses, TimeSpan.FromSeconds(seconds), patchSize);
+        }
+
+        // A model trained on a GPU still loads where there is none: it runs on the CPU then.
+        string device = savedDevice != "cpu" && !torch.cuda.is_available() ? "cpu" : savedDevice;
+        SrNetwork? network = null;
+        if (ctx.Reader.ReadBoolByte())
+        {
+            network = NetworkFactory.Create(architecture, scale, channels == SrChannels.Y ? 1 : 3);
+            bool found = ctx.TryLoadBinaryStream(NetworkStreamName, reader => network.load(reader, strict: true));
+            if (!found)
+                throw host.ExceptDecode($"The model zip has no '{NetworkStreamName}' stream with the {architecture} weights; the file is incomplete.");
+        }
+
+        _upscaler = new SrUpscaler(architecture, scale, channels, network, TorchDevices.Parse(device));
+        DeviceName = device;
+        TrainingSummary = summary;
+    }
+
+    /// <summary>Checks that the input column holds images.</summary>
+    public override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)
+    {
+        if (inputSchema[srcCol].Type is not ImageDataViewType)
+            throw Host.ExceptSchemaMismatch(nameof(inputSchema), "input", ColumnPairs[col].inputColumnName,
+                "image (MLImage, e.g. from LoadImages)", inputSchema[srcCol].Type.ToString());
+    }
+
+    /// <summary>Makes the row mapper (called by ML.NET).</summary>
+    public override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+
+    /// <summary>Releases the network's tensors.</summary>
+    public void Dispose() => _upscaler.Dispose();
+
+    private sealed class Mapper : OneToOneMapperBase
+    {
+        private readonly SuperResolutionTransformer _parent;
+
+        public Mapper(SuperResolutionTransformer parent, DataViewSchema inputSchema)
+            : base(parent.Host.Register(nameof(Mapper)), parent, inputSchema)
+        {
+            _parent = parent;
+        }
+
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
+            => new[] { new DataViewSchema.DetachedColumn(_parent.OutputColumnName, new ImageDataViewType(), null) };
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer)
+        {
+            var read = ImageColumns.MakeReader(input, input.Schema[ColMapNewToOld[iinfo]]);
+            disposer = () => { };
+            ValueGetter<MLImage?> getter = (ref MLImage? dst) =>
+            {
+                dst?.Dispose();
+                dst = null;
+                var lowRes = read();
+                if (lowRes is null)
+                    return;
+                dst = _parent._upscaler.Upscale(lowRes).ToMLImage();
+                if (lowRes.Source is not null)
+                    dst.Tag = lowRes.Source;
+            };
+            return getter;
+        }
+    }
+}

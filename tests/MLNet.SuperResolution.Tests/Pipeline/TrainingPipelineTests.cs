@@ -1,0 +1,136 @@
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+
+namespace MLNet.SuperResolution.Tests.Pipeline;
+
+/// <summary>Training through the ML.NET pipeline: loss goes down, logging, non-finite guard, cancellation, determinism.</summary>
+public sealed class TrainingPipelineTests : IDisposable
+{
+    private readonly TestImages _images = new();
+    private readonly ITestOutputHelper _output;
+
+    public TrainingPipelineTests(ITestOutputHelper output) => _output = output;
+
+    public void Dispose() => _images.Dispose();
+
+    private static SuperResolutionOptions Tiny(SrArchitecture architecture, SrChannels channels, int scale = 2) => new()
+    {
+        Architecture = architecture,
+        Channels = channels,
+        Scale = scale,
+        InputColumnName = "LowRes",
+        LabelColumnName = "HighRes",
+        OutputColumnName = "SuperRes",
+        Epochs = 6,
+        PatchesPerImage = 8,
+        BatchSize = 4,
+        PatchSize = 8 * scale,
+        LearningRate = 2e-3,
+        LogEveryNSteps = 5,
+    };
+
+    private (SuperResolutionTransformer Model, List<string> Log) Train(MLContext ml, SuperResolutionOptions options, string[]? paths = null)
+    {
+        var log = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            if (e.Source.StartsWith(nameof(SuperResolutionEstimator), StringComparison.Ordinal) && e.Kind >= ChannelMessageKind.Info)
+                lock (log) log.Add($"{e.Kind}: {e.Message}");
+        };
+        var data = TestImages.Paths(ml, paths ?? _images.TrainingSet());
+        var transformer = ml.Transforms.LoadImages("HighRes", null, "Path")
+            .Append(ml.Transforms.DownscaleImages("LowRes", options.Scale, "HighRes"))
+            .Fit(data);
+        var model = ml.Transforms.SuperResolution(options).Fit(transformer.Transform(data));
+        return (model, log);
+    }
+
+    [Theory]
+    [InlineData(SrArchitecture.Espcn, SrChannels.Rgb)]
+    [InlineData(SrArchitecture.Espcn, SrChannels.Y)]
+    [InlineData(SrArchitecture.Srcnn, SrChannels.Y)]
+    [InlineData(SrArchitecture.Fsrcnn, SrChannels.Y)]
+    [InlineData(SrArchitecture.Fsrcnn, SrChannels.Rgb)]
+    public void TrainingThroughThePipelineLowersTheLoss(SrArchitecture architecture, SrChannels channels)
+    {
+        var ml = new MLContext(seed: 7);
+        var (model, log) = Train(ml, Tiny(architecture, channels));
+        var summary = model.TrainingSummary!;
+        _output.WriteLine($"{architecture} {channels}: epoch losses {string.Join(", ", summary.EpochLosses.Select(l => l.ToString("F4")))}; skipped {summary.SkippedNonFiniteSteps}");
+
+        Assert.Equal(6 * 6, summary.Steps); // 3 images x 8 patches / batch 4 = 6 steps per epoch
+        Assert.True(summary.EpochLosses[^1] < summary.EpochLosses[0],
+            $"loss did not decrease: {summary.EpochLosses[0]:F5} -> {summary.EpochLosses[^1]:F5}");
+        Assert.Contains(log, line => line.Contains("Loss:"));
+        Assert.Equal(architecture, model.Architecture);
+        Assert.Equal(channels, model.Channels);
+    }
+
+    [Fact]
+    public void TrainedModelUpscalesTheImageColumn()
+    {
+        var ml = new MLContext(seed: 1);
+        var paths = _images.TrainingSet();
+        var (model, _) = Train(ml, Tiny(SrArchitecture.Espcn, SrChannels.Rgb, scale: 3), paths);
+        var data = TestImages.Paths(ml, paths);
+        var lowRes = ml.Transforms.LoadImages("HighRes", null, "Path").Append(ml.Transforms.DownscaleImages("LowRes", 3, "HighRes")).Fit(data).Transform(data);
+        var output = model.Transform(lowRes);
+
+        var low = TestImages.ReadImages(output, "LowRes");
+        var super = TestImages.ReadImages(output, "SuperRes");
+        for (int i = 0; i < low.Count; i++)
+        {
+            Assert.Equal(low[i].Width * 3, super[i].Width);
+            Assert.Equal(low[i].Height * 3, super[i].Height);
+        }
+
+        Assert.Equal(paths[0], super[0].Source);
+    }
+
+    [Fact]
+    public void NonFiniteGradientStepIsSkippedCountedAndReported()
+    {
+        var ml = new MLContext(seed: 3);
+        var options = Tiny(SrArchitecture.Espcn, SrChannels.Rgb);
+        options.InjectNonFiniteGradientAtStep = 4;
+        var (model, log) = Train(ml, options);
+
+        Assert.True(model.TrainingSummary!.SkippedNonFiniteSteps >= 1);
+        Assert.Contains(log, line => line.StartsWith("Warning") && line.Contains("Step 4:") && line.Contains("skipped"));
+        Assert.Contains(log, line => line.Contains("steps were skipped because of non-finite"));
+        // The poisoned step did not reach the weights.
+        Assert.All(model.Upscaler.Network!.parameters(), p => Assert.True(p.isfinite().all().item<bool>()));
+    }
+
+    [Fact]
+    public void SameSeedGivesTheSameModel()
+    {
+        var paths = _images.TrainingSet();
+        var first = Train(new MLContext(seed: 11), Tiny(SrArchitecture.Espcn, SrChannels.Y), paths).Model;
+        var second = Train(new MLContext(seed: 11), Tiny(SrArchitecture.Espcn, SrChannels.Y), paths).Model;
+        var a = first.Upscaler.Network!.parameters().ToArray();
+        var b = second.Upscaler.Network!.parameters().ToArray();
+        for (int i = 0; i < a.Length; i++)
+            Assert.True(a[i].equal(b[i]).item<bool>(), $"parameter {i} differs");
+        Assert.Equal(first.TrainingSummary!.EpochLosses, second.TrainingSummary!.EpochLosses);
+    }
+
+    [Fact]
+    public void CancellationStopsTraining()
+    {
+        var ml = new MLContext(seed: 5);
+        ml.Log += (_, e) =>
+        {
+            if (e.Message.Contains("Loss:"))
+                CancelExecution(ml);
+        };
+        var options = Tiny(SrArchitecture.Espcn, SrChannels.Rgb);
+        options.Epochs = 1000;
+        var error = Record.Exception(() => Train(ml, options));
+        Assert.IsAssignableFrom<OperationCanceledException>(error);
+    }
+
+    /// <summary>ML.NET's cancellation (MLContext implements its internal ICancelable; host.CheckAlive observes it).</summary>
+    private static void CancelExecution(MLContext ml)
+        => ml.GetType().GetInterfaces().Single(i => i.Name == "ICancelable").GetMethod("CancelExecution")!.Invoke(ml, null);
+}
