@@ -1,0 +1,138 @@
+using MLNet.SuperResolution.Imaging;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace MLNet.SuperResolution.Tests.Imaging;
+
+public sealed class TorchBicubicTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public TorchBicubicTests(ITestOutputHelper output) => _output = output;
+
+    private static RgbImage RandomImage(int width, int height, int seed)
+    {
+        var planes = new byte[3 * width * height];
+        new Random(seed).NextBytes(planes);
+        return new RgbImage(width, height, planes);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void Upscale_EqualsTheWeightMatricesAppliedOnTheCpu(int scale)
+    {
+        const int width = 7, height = 5;
+        var image = RandomImage(width, height, seed: scale);
+        using var input = ImageTensors.ToTensor(image);
+        using var result = TorchBicubic.Upscale(input, scale);
+        Assert.Equal(new long[] { 1, 3, height * scale, width * scale }, result.shape);
+        Assert.Equal(ScalarType.Float32, result.dtype);
+        var actual = result.data<float>().ToArray();
+
+        var rows = MatlabImresize.WeightMatrix(height, height * scale);
+        var columns = MatlabImresize.WeightMatrix(width, width * scale);
+        int outWidth = width * scale, outHeight = height * scale;
+        for (int c = 0; c < 3; c++)
+        {
+            for (int r = 0; r < outHeight; r++)
+            {
+                for (int q = 0; q < outWidth; q++)
+                {
+                    double expected = 0;
+                    for (int i = 0; i < height; i++)
+                        for (int j = 0; j < width; j++)
+                            expected += rows[r, i] * image.Planes[c * width * height + i * width + j] / 255.0 * columns[q, j];
+                    Assert.Equal(expected, actual[c * outWidth * outHeight + r * outWidth + q], 1e-5);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void Upscale_DiffersFromThe8BitUpscaleOnlyByItsRounding(int scale)
+    {
+        // The 8-bit path rounds after the first pass (error <= 0.5 level), the second pass carries that error with
+        // gain sum|w| (> 1 because of the negative lobes), then rounds again (<= 0.5 level). So the float result is
+        // within (0.5 * max sum|w| + 0.5) / 255 of the 8-bit one, a little over one level, and almost always within one.
+        const int width = 12, height = 9;
+        var planes = new byte[3 * width * height];
+        var random = new Random(42 + scale);
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < height; y++)
+                for (int x = 0; x < width; x++)
+                    planes[c * width * height + y * width + x] = (byte)(128 + 60 * Math.Sin(0.4 * x + c) * Math.Cos(0.3 * y) + random.Next(-20, 21));
+        var image = new RgbImage(width, height, planes);
+
+        var eightBit = MatlabImresize.Upscale(image, scale);
+        using var input = ImageTensors.ToTensor(image);
+        using var result = TorchBicubic.Upscale(input, scale);
+        var actual = result.data<float>().ToArray();
+
+        var columns = MatlabImresize.WeightMatrix(width, width * scale);
+        double gain = Enumerable.Range(0, width * scale).Max(o => Enumerable.Range(0, width).Sum(i => Math.Abs(columns[o, i])));
+        double bound = (0.5 * gain + 0.5) / 255 + 1e-6;
+        double max = 0;
+        int withinOneLevel = 0;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double difference = Math.Abs(Math.Clamp(actual[i], 0, 1) - eightBit.Planes[i] / 255.0);
+            max = Math.Max(max, difference);
+            withinOneLevel += difference <= 1 / 255.0 + 1e-6 ? 1 : 0;
+        }
+
+        _output.WriteLine($"x{scale}: largest difference {max * 255:F4} levels (bound {bound * 255:F4}); {withinOneLevel / (double)actual.Length:P2} within one level");
+        Assert.True(max <= bound, $"Largest difference {max * 255:F4} levels, bound {bound * 255:F4}.");
+        Assert.True(withinOneLevel >= 0.99 * actual.Length, $"Only {withinOneLevel} of {actual.Length} values within one level.");
+    }
+
+    [Fact]
+    public void Upscale_KeepsAConstantImageConstant()
+    {
+        using var input = full(new long[] { 2, 3, 6, 5 }, 0.3f);
+        using var result = TorchBicubic.Upscale(input, 3);
+        Assert.Equal(new long[] { 2, 3, 18, 15 }, result.shape);
+        using var deviation = result.sub(0.3f).abs().max();
+        Assert.True(deviation.item<float>() < 1e-6f);
+    }
+
+    [Fact]
+    public void Upscale_KeepsFloat64()
+    {
+        using var input = rand(new long[] { 1, 1, 4, 6 }, ScalarType.Float64);
+        using var result = TorchBicubic.Upscale(input, 2);
+        Assert.Equal(ScalarType.Float64, result.dtype);
+        Assert.Equal(new long[] { 1, 1, 8, 12 }, result.shape);
+    }
+
+    [Fact]
+    public void Upscale_IsDifferentiable()
+    {
+        using var input = rand(new long[] { 1, 2, 5, 4 }).requires_grad_(true);
+        using var result = TorchBicubic.Upscale(input, 2);
+        using var loss = result.sum();
+        loss.backward();
+        using var grad = input.grad;
+        Assert.NotNull(grad);
+        Assert.Equal(input.shape, grad!.shape);
+        // d(sum)/d(input) sums every output's weights: the rows of both matrices sum to 1.
+        using var total = grad.sum();
+        Assert.Equal(2 * 10 * 8, total.item<float>(), 3);
+    }
+
+    [Fact]
+    public void Upscale_DoesNotLeakTensorsIntoTheCallersScope()
+    {
+        using var input = rand(new long[] { 1, 1, 8, 8 });
+        using (TorchBicubic.Upscale(input, 2)) { }
+        using var scope = NewDisposeScope();
+        var result = TorchBicubic.Upscale(input, 2);
+        Assert.Equal(1, scope.DisposablesCount);
+        Assert.False(result.IsInvalid);
+    }
+}
