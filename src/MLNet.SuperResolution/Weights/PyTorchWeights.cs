@@ -40,16 +40,18 @@ internal static class PyTorchWeights
 
             if (missing.Count + unexpected.Count + shapes.Count > 0)
             {
-                var message = new StringBuilder()
-                    .Append($"The state_dict in '{path}' does not match the {moduleType} network (nothing was loaded). ");
+                var problems = new List<string>();
                 if (missing.Count > 0)
-                    message.Append($"missing: {string.Join(", ", missing)}; ");
+                    problems.Add($"missing: {string.Join(", ", missing)}");
                 if (unexpected.Count > 0)
-                    message.Append($"unexpected: {string.Join(", ", unexpected)}; ");
+                    problems.Add($"unexpected: {string.Join(", ", unexpected)}");
                 if (shapes.Count > 0)
-                    message.Append($"shape: {string.Join(", ", shapes)}; ");
-                message.Append("Check that the file was saved from the same architecture, scale and number of channels " +
-                               "(1 = Y, 3 = RGB) as the network it is loaded into.");
+                    problems.Add($"shape: {string.Join(", ", shapes)}");
+                var message = new StringBuilder()
+                    .Append($"The state_dict in '{path}' does not match the {moduleType} network (nothing was loaded). ")
+                    .Append(string.Join("; ", problems))
+                    .Append(". Check that the file was saved from the same architecture, scale and number of channels " +
+                            "(1 = Y, 3 = RGB) as the network it is loaded into.");
                 throw new InvalidDataException(message.ToString());
             }
 
