@@ -1,3 +1,4 @@
+using MLNet.SuperResolution.Architectures.Blocks;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -20,12 +21,12 @@ internal sealed class Espcn : SrNetwork
     public Espcn(int scale, int channels) : base(nameof(Espcn), scale, channels)
     {
         first_part = nn.Sequential(
-            nn.Conv2d(channels, 64, 5, padding: 2),
+            ChannelPaddedConv2d.Create(channels, 64, 5, padding: 2),
             nn.Tanh(),
-            nn.Conv2d(64, 32, 3, padding: 1),
+            ChannelPaddedConv2d.Create(64, 32, 3, padding: 1),
             nn.Tanh());
         last_part = nn.Sequential(
-            nn.Conv2d(32, channels * scale * scale, 3, padding: 1),
+            ChannelPaddedConv2d.Create(32, channels * scale * scale, 3, padding: 1),
             nn.PixelShuffle(scale));
         RegisterComponents();
     }

@@ -35,17 +35,17 @@ internal sealed class Fsrcnn : SrNetwork
     public Fsrcnn(int scale, int channels) : base(nameof(Fsrcnn), scale, channels)
     {
         first_part = nn.Sequential(
-            nn.Conv2d(channels, D, 5, padding: 2),
+            ChannelPaddedConv2d.Create(channels, D, 5, padding: 2),
             nn.PReLU(D));
 
-        var mid = new List<nn.Module<Tensor, Tensor>> { nn.Conv2d(D, S, 1), nn.PReLU(S) };
+        var mid = new List<nn.Module<Tensor, Tensor>> { ChannelPaddedConv2d.Create(D, S, 1), nn.PReLU(S) };
         for (int i = 0; i < M; i++)
         {
-            mid.Add(nn.Conv2d(S, S, 3, padding: 1));
+            mid.Add(ChannelPaddedConv2d.Create(S, S, 3, padding: 1));
             mid.Add(nn.PReLU(S));
         }
 
-        mid.Add(nn.Conv2d(S, D, 1));
+        mid.Add(ChannelPaddedConv2d.Create(S, D, 1));
         mid.Add(nn.PReLU(D));
         mid_part = nn.Sequential(mid);
 

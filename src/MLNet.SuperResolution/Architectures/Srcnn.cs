@@ -1,3 +1,4 @@
+using MLNet.SuperResolution.Architectures.Blocks;
 using MLNet.SuperResolution.Imaging;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -14,16 +15,16 @@ namespace MLNet.SuperResolution.Architectures;
 /// </summary>
 internal sealed class Srcnn : SrNetwork
 {
-    private readonly Conv2d conv1;
-    private readonly Conv2d conv2;
-    private readonly Conv2d conv3;
+    private readonly nn.Module<Tensor, Tensor> conv1;
+    private readonly nn.Module<Tensor, Tensor> conv2;
+    private readonly nn.Module<Tensor, Tensor> conv3;
 
     /// <summary>Builds SRCNN for <paramref name="scale"/> and <paramref name="channels"/> (1 = Y, 3 = RGB).</summary>
     public Srcnn(int scale, int channels) : base(nameof(Srcnn), scale, channels)
     {
-        conv1 = nn.Conv2d(channels, 64, 9, padding: 4);
-        conv2 = nn.Conv2d(64, 32, 5, padding: 2);
-        conv3 = nn.Conv2d(32, channels, 5, padding: 2);
+        conv1 = ChannelPaddedConv2d.Create(channels, 64, 9, padding: 4);
+        conv2 = ChannelPaddedConv2d.Create(64, 32, 5, padding: 2);
+        conv3 = ChannelPaddedConv2d.Create(32, channels, 5, padding: 2);
         RegisterComponents();
     }
 

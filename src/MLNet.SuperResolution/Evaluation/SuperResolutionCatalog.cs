@@ -33,7 +33,7 @@ public sealed class SuperResolutionCatalog
         var scoreColumn = ImageColumns.Check(_host, data.Schema, scoreColumnName, "score");
 
         var results = new List<ImageQualityMetrics>();
-        using var cursor = data.GetRowCursor(new[] { labelColumn, scoreColumn });
+        using var cursor = ImageColumns.OpenCursor(data, labelColumn, scoreColumn);
         var readLabel = ImageColumns.MakeReader(cursor, labelColumn);
         var readScore = ImageColumns.MakeReader(cursor, scoreColumn);
         while (cursor.MoveNext())

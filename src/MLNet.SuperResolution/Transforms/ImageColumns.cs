@@ -71,6 +71,13 @@ internal static class ImageColumns
         };
     }
 
+    /// <summary>
+    /// A cursor over <paramref name="columns"/> and the data's visible text columns (so that messages can name the
+    /// file behind a row: <see cref="DescribeRow"/>).
+    /// </summary>
+    public static DataViewRowCursor OpenCursor(IDataView data, params DataViewSchema.Column[] columns)
+        => data.GetRowCursor(columns.Concat(data.Schema.Where(c => !c.IsHidden && c.Type is TextDataViewType)).Distinct());
+
     /// <summary>" (Path='a.png')": the row's active text columns, to name the file behind a failing image.</summary>
     public static string DescribeRow(DataViewRow row)
     {

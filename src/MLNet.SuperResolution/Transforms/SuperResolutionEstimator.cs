@@ -118,7 +118,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
     {
         var pairs = new List<TrainingPair>();
         int scale = _options.Scale;
-        using var cursor = input.GetRowCursor(new[] { lowColumn, highColumn });
+        using var cursor = ImageColumns.OpenCursor(input, lowColumn, highColumn);
         var readLow = ImageColumns.MakeReader(cursor, lowColumn);
         var readHigh = ImageColumns.MakeReader(cursor, highColumn);
         try

@@ -8,7 +8,8 @@ namespace MLNet.SuperResolution.Tests.Architectures;
 /// Documents a machine fact found while testing the networks' gradients: on the development machines (AMD EPYC
 /// with AVX-512, libtorch 2.10 CPU) the float32 gradient with respect to the input of a batched conv2d with few
 /// output channels (e.g. 32 -> 4 or 12 -> 12, 3x3, batch 2) is wrong or NaN, not deterministically, while float64
-/// and batch 1 are right. It affects training every network here in float32 on such CPUs; the forward pass is right.
+/// and batch 1 are right; the forward pass is right. The rule (measured): output channels not a multiple of 16.
+/// The networks route such layers through Blocks/ChannelPaddedConv2d; GradientCorrectnessTests checks the result.
 /// </summary>
 public class ConvolutionBackwardTests(ITestOutputHelper output)
 {

@@ -90,7 +90,8 @@ public sealed class BadInputTests : IDisposable
     public void EvaluateReportsMissingAndMismatchedColumns()
     {
         var ml = new MLContext(seed: 1);
-        var data = Loaded(ml, 2, _images.Crop("coffee.png", 32, 32));
+        // 34x34 -> 17x17 LR -> 34x34 SR; at scale 4 the label crops to 32x32, which cannot match.
+        var data = Loaded(ml, 2, _images.Crop("coffee.png", 34, 34));
         var withBicubic = ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", SrArchitecture.Bicubic, 2).Fit(data).Transform(data);
         Assert.Contains("Nope", Assert.ThrowsAny<Exception>(() => ml.SuperResolution().Evaluate(withBicubic, 2, "HighRes", "Nope")).Message);
         var wrongScale = Assert.Throws<InvalidDataException>(() => ml.SuperResolution().Evaluate(withBicubic, 4, "HighRes", "SuperRes"));

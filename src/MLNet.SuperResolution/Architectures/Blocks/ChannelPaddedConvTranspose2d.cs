@@ -65,9 +65,7 @@ internal sealed class ChannelPaddedConvTranspose2d : nn.Module<Tensor, Tensor>
             return nn.functional.conv_transpose2d(input, weight, bias, stride, padding, outputPadding, dilation, 1);
 
         using var scope = NewDisposeScope();
-        long extra = MinimumComputedChannels - OutChannels;
-        var w = cat([weight, zeros(weight.shape[0], extra, weight.shape[2], weight.shape[3], weight.dtype, weight.device)], 1);
-        var b = cat([bias, zeros(extra, bias.dtype, bias.device)], 0);
+        var (w, b) = ChannelPadding.Pad(weight, bias, outputDim: 1, MinimumComputedChannels - OutChannels);
         var y = nn.functional.conv_transpose2d(input, w, b, stride, padding, outputPadding, dilation, 1);
         return y.narrow(1, 0, OutChannels).contiguous().MoveToOuterDisposeScope();
     }

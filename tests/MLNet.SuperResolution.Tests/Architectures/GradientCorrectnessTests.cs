@@ -1,0 +1,89 @@
+using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Architectures.Blocks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.SuperResolution.Tests.Architectures;
+
+/// <summary>
+/// Training needs right gradients. On the development CPUs oneDNN's float32 conv input-gradient is wrong for layers
+/// whose output channels are not a multiple of 16 (ConvolutionBackwardTests); ChannelPaddedConv2d routes around it. These tests
+/// compare float32 gradients with float64 ones, on batches, for the block and for whole networks.
+/// </summary>
+[Collection(TorchRngCollection.Name)]
+public class GradientCorrectnessTests(ITestOutputHelper output)
+{
+    private static double RelativeError(Tensor actual, Tensor expected)
+        => ((actual.to(float64) - expected).abs().max() / expected.abs().max().clamp_min(1e-12)).item<double>();
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(12)]
+    [InlineData(16)]
+    [InlineData(27)]
+    [InlineData(56)]
+    public void PaddedConvolutionGradientsMatchFloat64OnBatches(int outChannels)
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(5);
+        var layer = ChannelPaddedConv2d.Create(32, outChannels, 3, padding: 1);
+        var input = randn(16, 32, 12, 10);
+        var upstream = randn(16, outChannels, 12, 10);
+
+        (Tensor Input, Tensor Weight) Gradients(ScalarType type)
+        {
+            layer.to(type);
+            layer.zero_grad();
+            var x = input.to(type).requires_grad_(true);
+            var y = layer.forward(x);
+            y.backward([upstream.to(type)]);
+            var weight = layer.parameters().First();
+            return (x.grad!.to(float64), weight.grad!.to(float64));
+        }
+
+        var exact = Gradients(float64);
+        var single = Gradients(float32);
+        double inputError = RelativeError(single.Input, exact.Input), weightError = RelativeError(single.Weight, exact.Weight);
+        output.WriteLine($"32 -> {outChannels}, batch 16: input-gradient error {inputError:E2}, weight-gradient error {weightError:E2}");
+        Assert.True(inputError < 1e-4, $"input gradient relative error {inputError:E2}");
+        Assert.True(weightError < 1e-4, $"weight gradient relative error {weightError:E2}");
+    }
+
+    [Theory]
+    [InlineData(SrArchitecture.Srcnn, 1, 2)]
+    [InlineData(SrArchitecture.Srcnn, 3, 3)]
+    [InlineData(SrArchitecture.Fsrcnn, 1, 2)]
+    [InlineData(SrArchitecture.Fsrcnn, 3, 4)]
+    [InlineData(SrArchitecture.Espcn, 1, 2)]
+    [InlineData(SrArchitecture.Espcn, 3, 3)]
+    public void NetworkParameterGradientsMatchFloat64OnBatches(SrArchitecture architecture, int channels, int scale)
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(9);
+        using var network = NetworkFactory.Create(architecture, scale, channels);
+        var lowRes = rand(8, channels, 10, 12);
+        var highRes = rand(8, channels, 10 * scale, 12 * scale);
+
+        Tensor[] Gradients(ScalarType type)
+        {
+            network.to(type);
+            network.zero_grad();
+            var loss = nn.functional.mse_loss(network.forward(lowRes.to(type)), highRes.to(type));
+            loss.backward();
+            return network.parameters().Select(p => p.grad!.to(float64)).ToArray();
+        }
+
+        var exact = Gradients(float64);
+        var single = Gradients(float32);
+        var names = network.named_parameters().Select(p => p.name).ToArray();
+        for (int i = 0; i < exact.Length; i++)
+        {
+            double error = RelativeError(single[i], exact[i]);
+            output.WriteLine($"{names[i]}: {error:E2}");
+            Assert.True(error < 1e-3, $"{architecture} {names[i]}: float32 gradient differs from float64 by {error:E2} (relative)");
+        }
+    }
+}
