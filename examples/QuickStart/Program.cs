@@ -37,7 +37,7 @@ internal static class QuickStart
         ml.Log += (_, e) =>
         {
             if (e.Source.StartsWith(nameof(SuperResolutionEstimator), StringComparison.Ordinal) && e.Kind >= Microsoft.ML.Runtime.ChannelMessageKind.Info)
-                Console.WriteLine($"  [{e.Kind}] {e.Message}");
+                Console.WriteLine($"  [{e.Kind}] {e.RawMessage}");
         };
 
         IDataView train = ml.Data.LoadFromEnumerable(trainPaths.Select(p => new ImagePath { Path = p }));
@@ -52,12 +52,12 @@ internal static class QuickStart
             InputColumnName = "LowRes",
             LabelColumnName = "HighRes",
             OutputColumnName = "SuperRes",
-            Epochs = 30,
+            Epochs = 150,
             PatchesPerImage = 64,
             BatchSize = 16,
             PatchSize = 48,
             LearningRate = 1e-3,
-            LogEveryNSteps = 100,
+            LogEveryNSteps = 500,
         }));
         var bicubic = degrade.Append(ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", SrArchitecture.Bicubic, scale: Scale));
 

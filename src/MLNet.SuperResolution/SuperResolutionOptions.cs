@@ -42,6 +42,13 @@ public sealed class SuperResolutionOptions
     /// <summary>Adam's learning rate. Default 1e-3.</summary>
     public double LearningRate { get; set; } = 1e-3;
 
+    /// <summary>
+    /// How the learning rate changes over training. Default <see cref="SrLearningRateSchedule.Cosine"/>: from
+    /// <see cref="LearningRate"/> down to 1% of it at the last step, which removes the end-of-training noise of a
+    /// constant rate (with Adam at 1e-3, output biases otherwise wander by a few 8-bit levels).
+    /// </summary>
+    public SrLearningRateSchedule LearningRateSchedule { get; set; } = SrLearningRateSchedule.Cosine;
+
     /// <summary>The training loss. Default <see cref="SrLoss.L1"/>.</summary>
     public SrLoss Loss { get; set; } = SrLoss.L1;
 
@@ -64,6 +71,16 @@ public sealed class SuperResolutionOptions
     internal int? InjectNonFiniteGradientAtStep { get; set; }
 
     internal SuperResolutionOptions Clone() => (SuperResolutionOptions)MemberwiseClone();
+}
+
+/// <summary>Learning-rate schedules.</summary>
+public enum SrLearningRateSchedule
+{
+    /// <summary>Cosine annealing from the learning rate to 1% of it over all steps.</summary>
+    Cosine = 0,
+
+    /// <summary>The same learning rate throughout.</summary>
+    Constant = 1,
 }
 
 /// <summary>Training losses.</summary>

@@ -31,10 +31,13 @@ internal static class SrTrainer
         var random = new Random(settings.Seed);
         var parameters = network.parameters().ToArray();
         using var optimizer = optim.Adam(parameters, settings.LearningRate);
+        var schedule = settings.Schedule == SrLearningRateSchedule.Cosine
+            ? optim.lr_scheduler.CosineAnnealingLR(optimizer, totalSteps, settings.LearningRate * 0.01)
+            : null;
         network.to(settings.Device).train();
 
         monitor.Info($"Training {network.GetType().Name} x{scale}: {data.Count} images, {settings.Epochs} epochs x {stepsPerEpoch} steps, " +
-                     $"batch {settings.BatchSize}, HR patch {lowPatch * scale}, {settings.Loss} loss, lr {settings.LearningRate}, device {settings.Device}.");
+                     $"batch {settings.BatchSize}, HR patch {lowPatch * scale}, {settings.Loss} loss, lr {settings.LearningRate} ({settings.Schedule}), device {settings.Device}.");
 
         var clock = Stopwatch.StartNew();
         var epochLosses = new List<double>();
@@ -66,10 +69,12 @@ internal static class SrTrainer
                     skipped++;
                     optimizer.zero_grad();
                     monitor.Warning($"Step {step}: non-finite loss or gradient (loss {lossValue}); step skipped, weights unchanged ({skipped} skipped so far).");
+                    schedule?.step();
                     continue;
                 }
 
                 optimizer.step();
+                schedule?.step();
                 epochSum += lossValue;
                 epochFinite++;
                 runningLoss += lossValue;

@@ -20,6 +20,7 @@ internal sealed record TrainingSettings(
     int BatchSize,
     int PatchSize,
     double LearningRate,
+    SrLearningRateSchedule Schedule,
     SrLoss Loss,
     int Seed,
     int LogEveryNSteps,

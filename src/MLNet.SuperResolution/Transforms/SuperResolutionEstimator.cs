@@ -39,6 +39,8 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         var scales = NetworkFactory.SupportedScales(o.Architecture);
         if (!scales.Contains(o.Scale))
             throw new ArgumentOutOfRangeException(nameof(o.Scale), o.Scale, $"Scale {o.Scale} is not supported by {o.Architecture}; supported: {string.Join(", ", scales)}.");
+        if (!Enum.IsDefined(o.LearningRateSchedule))
+            throw new ArgumentOutOfRangeException(nameof(o.LearningRateSchedule), o.LearningRateSchedule, "Unknown learning-rate schedule.");
         if (!Enum.IsDefined(o.Channels))
             throw new ArgumentOutOfRangeException(nameof(o.Channels), o.Channels, "Channels must be Rgb or Y.");
         CheckName(o.InputColumnName, nameof(o.InputColumnName));
@@ -94,7 +96,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
                 PyTorchWeights.Load(network, weights);
 
             var settings = new TrainingSettings(_options.Scale, _options.Epochs, _options.PatchesPerImage, _options.BatchSize,
-                _options.PatchSize, _options.LearningRate, _options.Loss, seed, _options.LogEveryNSteps, device,
+                _options.PatchSize, _options.LearningRate, _options.LearningRateSchedule, _options.Loss, seed, _options.LogEveryNSteps, device,
                 _options.InjectNonFiniteGradientAtStep);
             var monitor = new ChannelMonitor(_host, channel, progress);
             var summary = SrTrainer.Train(network, data, settings, monitor);
