@@ -22,14 +22,14 @@ namespace MLNet.SuperResolution;
 /// MATLAB's <c>imresize(x, 1/scale, 'bicubic')</c> exactly (antialiasing, mirrored borders, 8-bit rounding after each
 /// pass), which reproduces the LR files of the published benchmarks. Made by <c>mlContext.Transforms.DownscaleImages</c>.
 /// </summary>
-public sealed class DownscaleImagesTransformer : OneToOneTransformerBase
+public sealed class DownscaleImagesTransformer : ImageToImageTransformerBase
 {
     internal const string UserName = "Downscale Images (MATLAB bicubic)";
     internal const string LoaderSignature = "SrDownscaleImages";
     private const string RegistrationName = "DownscaleImages";
 
     internal DownscaleImagesTransformer(IHostEnvironment env, string outputColumnName, string inputColumnName, int scale)
-        : base(Contracts.CheckRef(env, nameof(env)).Register(RegistrationName), (outputColumnName, inputColumnName))
+        : base(Contracts.CheckRef(env, nameof(env)).Register(RegistrationName), outputColumnName, inputColumnName)
     {
         Scale = CheckScale(scale);
     }
@@ -90,54 +90,11 @@ public sealed class DownscaleImagesTransformer : OneToOneTransformerBase
         Scale = scale;
     }
 
-    /// <summary>Checks that the input column holds images.</summary>
-    public override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)
+    private protected override RgbImage Map(RgbImage input, Func<string> where)
     {
-        if (inputSchema[srcCol].Type is not ImageDataViewType)
-            throw Host.ExceptSchemaMismatch(nameof(inputSchema), "input", ColumnPairs[col].inputColumnName,
-                "image (MLImage, e.g. from LoadImages)", inputSchema[srcCol].Type.ToString());
-    }
-
-    /// <summary>Makes the row mapper (called by ML.NET).</summary>
-    public override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
-
-    private sealed class Mapper : OneToOneMapperBase
-    {
-        private readonly DownscaleImagesTransformer _parent;
-
-        public Mapper(DownscaleImagesTransformer parent, DataViewSchema inputSchema)
-            : base(parent.Host.Register(nameof(Mapper)), parent, inputSchema)
-        {
-            _parent = parent;
-        }
-
-        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
-            => new[] { new DataViewSchema.DetachedColumn(_parent.ColumnPairs[0].outputColumnName, new ImageDataViewType(), null) };
-
-        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer)
-        {
-            var column = input.Schema[ColMapNewToOld[iinfo]];
-            var read = ImageColumns.MakeReader(input, column);
-            int scale = _parent.Scale;
-            disposer = () => { };
-            ValueGetter<MLImage?> getter = (ref MLImage? dst) =>
-            {
-                dst?.Dispose();
-                dst = null;
-                var highRes = read();
-                if (highRes is null)
-                    return;
-                if (highRes.Width < scale || highRes.Height < scale)
-                    throw new InvalidDataException(
-                        $"The image in column '{column.Name}' at row {input.Position}{ImageColumns.DescribeRow(input)} is {highRes.Width}x{highRes.Height}, " +
-                        $"smaller than the scale {scale}: nothing is left to downscale.");
-                var lowRes = MatlabImresize.Downscale(highRes.CropToMultipleOf(scale), scale);
-                dst = lowRes.ToMLImage();
-                if (highRes.Source is not null)
-                    dst.Tag = highRes.Source;
-            };
-            return getter;
-        }
+        if (input.Width < Scale || input.Height < Scale)
+            throw new InvalidDataException($"{where()} is {input.Width}x{input.Height}, smaller than the scale {Scale}: nothing is left to downscale.");
+        return MatlabImresize.Downscale(input.CropToMultipleOf(Scale), Scale);
     }
 }
 
@@ -157,14 +114,11 @@ public sealed class DownscaleImagesEstimator : IEstimator<DownscaleImagesTransfo
     public DownscaleImagesTransformer Fit(IDataView input)
     {
         _host.CheckValue(input, nameof(input));
-        ImageColumns.Check(_host, input.Schema, _transformer.ColumnPairs[0].inputColumnName, "input");
+        ImageColumns.Check(_host, input.Schema, _transformer.InputColumnName, "input");
         return _transformer;
     }
 
     /// <summary>Adds the output image column to the schema.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        var (output, input) = _transformer.ColumnPairs[0];
-        return ImageColumns.WithImageOutput(_host, inputSchema, output, (input, "input"));
-    }
+        => ImageColumns.WithImageOutput(_host, inputSchema, _transformer.OutputColumnName, (_transformer.InputColumnName, "input"));
 }

@@ -26,7 +26,7 @@ namespace MLNet.SuperResolution;
 /// <c>mlContext.Transforms.SuperResolution(...)</c> (trained) or <c>ApplySuperResolutionModel(...)</c> (given weights).
 /// Saved and loaded with <c>mlContext.Model.Save/Load</c>, network weights included.
 /// </summary>
-public sealed class SuperResolutionTransformer : OneToOneTransformerBase, IDisposable
+public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, IDisposable
 {
     internal const string UserName = "Super-Resolution Transform";
     internal const string LoaderSignature = "SuperResolutionTransform";
@@ -37,7 +37,7 @@ public sealed class SuperResolutionTransformer : OneToOneTransformerBase, IDispo
 
     internal SuperResolutionTransformer(IHostEnvironment env, string outputColumnName, string inputColumnName,
         SrUpscaler upscaler, string device, SrTrainingSummary? trainingSummary)
-        : base(Contracts.CheckRef(env, nameof(env)).Register(RegistrationName), (outputColumnName, inputColumnName))
+        : base(Contracts.CheckRef(env, nameof(env)).Register(RegistrationName), outputColumnName, inputColumnName)
     {
         _upscaler = upscaler;
         DeviceName = device;
@@ -61,12 +61,6 @@ public sealed class SuperResolutionTransformer : OneToOneTransformerBase, IDispo
 
     /// <summary>How training went, when this transformer was trained (null for given weights or bicubic).</summary>
     public SrTrainingSummary? TrainingSummary { get; }
-
-    /// <summary>The output column's name.</summary>
-    public string OutputColumnName => ColumnPairs[0].outputColumnName;
-
-    /// <summary>The input (low-resolution) column's name.</summary>
-    public string InputColumnName => ColumnPairs[0].inputColumnName;
 
     internal SrUpscaler Upscaler => _upscaler;
 
@@ -175,49 +169,8 @@ public sealed class SuperResolutionTransformer : OneToOneTransformerBase, IDispo
         TrainingSummary = summary;
     }
 
-    /// <summary>Checks that the input column holds images.</summary>
-    public override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)
-    {
-        if (inputSchema[srcCol].Type is not ImageDataViewType)
-            throw Host.ExceptSchemaMismatch(nameof(inputSchema), "input", ColumnPairs[col].inputColumnName,
-                "image (MLImage, e.g. from LoadImages)", inputSchema[srcCol].Type.ToString());
-    }
-
-    /// <summary>Makes the row mapper (called by ML.NET).</summary>
-    public override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+    private protected override RgbImage Map(RgbImage input, Func<string> where) => _upscaler.Upscale(input);
 
     /// <summary>Releases the network's tensors.</summary>
     public void Dispose() => _upscaler.Dispose();
-
-    private sealed class Mapper : OneToOneMapperBase
-    {
-        private readonly SuperResolutionTransformer _parent;
-
-        public Mapper(SuperResolutionTransformer parent, DataViewSchema inputSchema)
-            : base(parent.Host.Register(nameof(Mapper)), parent, inputSchema)
-        {
-            _parent = parent;
-        }
-
-        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
-            => new[] { new DataViewSchema.DetachedColumn(_parent.OutputColumnName, new ImageDataViewType(), null) };
-
-        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer)
-        {
-            var read = ImageColumns.MakeReader(input, input.Schema[ColMapNewToOld[iinfo]]);
-            disposer = () => { };
-            ValueGetter<MLImage?> getter = (ref MLImage? dst) =>
-            {
-                dst?.Dispose();
-                dst = null;
-                var lowRes = read();
-                if (lowRes is null)
-                    return;
-                dst = _parent._upscaler.Upscale(lowRes).ToMLImage();
-                if (lowRes.Source is not null)
-                    dst.Tag = lowRes.Source;
-            };
-            return getter;
-        }
-    }
 }
