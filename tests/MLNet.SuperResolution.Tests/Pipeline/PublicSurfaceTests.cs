@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace MLNet.SuperResolution.Tests.Pipeline;
 
@@ -53,6 +54,22 @@ public sealed class PublicSurfaceTests : IDisposable
 
         var bicubic = ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", SrArchitecture.Bicubic, scale: 4);
         Assert.NotNull(bicubic.Fit(ml.Transforms.LoadImages("LowRes", null, "Path").Fit(testFiles).Transform(testFiles)));
+    }
+
+    [Fact]
+    public void OutputColumnsFeedMLNetsOwnImageTransforms()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(new[] { new ImagePath { Path = _images.Crop("coffee.png", 40, 30) } });
+        var output = ml.Transforms.LoadImages("HighRes", null, "Path")
+            .Append(ml.Transforms.DownscaleImages("LowRes", 2, "HighRes"))
+            .Append(ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", SrArchitecture.Bicubic, 2))
+            .Append(ml.Transforms.ResizeImages("Thumbnail", imageWidth: 8, imageHeight: 6, inputColumnName: "SuperRes"))
+            .Append(ml.Transforms.ExtractPixels("Pixels", "Thumbnail"))
+            .Fit(data).Transform(data);
+        var pixels = output.GetColumn<VBuffer<float>>("Pixels").Single().DenseValues().ToArray();
+        Assert.Equal(3 * 8 * 6, pixels.Length);
+        Assert.Contains(pixels, v => v > 0);
     }
 
     [SkippableFact]
