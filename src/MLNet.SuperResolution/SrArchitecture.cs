@@ -1,6 +1,9 @@
 namespace MLNet.SuperResolution;
 
-/// <summary>The super-resolution networks this library builds, trains and imports.</summary>
+/// <summary>
+/// The super-resolution networks this library builds, trains and imports. <see cref="SrModelZoo"/> describes each
+/// (paper, reference implementation, scales, parameter counts); docs/models.md explains them.
+/// </summary>
 public enum SrArchitecture
 {
     /// <summary>MATLAB bicubic interpolation: no weights, the baseline every SR table starts with.</summary>
@@ -14,6 +17,55 @@ public enum SrArchitecture
 
     /// <summary>ESPCN (Shi et al., CVPR 2016): 5-3-3 convolutions with tanh and a sub-pixel (pixel shuffle) output.</summary>
     Espcn = 3,
+
+    /// <summary>VDSR (Kim et al., CVPR 2016): 20 3x3 convolutions on the bicubic-upscaled image, global residual.</summary>
+    Vdsr = 4,
+
+    /// <summary>DRCN (Kim et al., CVPR 2016): one convolution applied recursively, recursive supervision, skip connection.</summary>
+    Drcn = 5,
+
+    /// <summary>RED-Net (Mao et al., NIPS 2016): symmetric convolution/deconvolution layers with skip connections.</summary>
+    Red = 6,
+
+    /// <summary>DRRN (Tai et al., CVPR 2017): recursive residual units sharing weights, global and local residuals.</summary>
+    Drrn = 7,
+
+    /// <summary>LapSRN (Lai et al., CVPR 2017): a Laplacian pyramid that upscales by 2 per level (x2, x4, x8).</summary>
+    LapSrn = 8,
+
+    /// <summary>SRDenseNet (Tong et al., ICCV 2017): dense blocks with skip connections and deconvolution upsampling.</summary>
+    SrDenseNet = 9,
+
+    /// <summary>SRResNet, the generator of SRGAN (Ledig et al., CVPR 2017): residual blocks with batch normalisation.</summary>
+    SrResNet = 10,
+
+    /// <summary>MemNet (Tai et al., ICCV 2017): memory blocks of recursive units with gate units.</summary>
+    MemNet = 11,
+
+    /// <summary>EDSR (Lim et al., CVPRW 2017): 32 residual blocks of 256 channels without batch normalisation, residual scaling 0.1.</summary>
+    Edsr = 12,
+
+    /// <summary>EDSR baseline (Lim et al., CVPRW 2017): 16 residual blocks of 64 channels.</summary>
+    EdsrBaseline = 13,
+
+    /// <summary>RDN (Zhang et al., CVPR 2018): residual dense blocks and global feature fusion.</summary>
+    Rdn = 14,
+
+    /// <summary>RCAN (Zhang et al., ECCV 2018): residual groups of residual channel-attention blocks.</summary>
+    Rcan = 15,
+
+    /// <summary>DRN (Guo et al., CVPR 2020): dual regression, a closed loop that also learns the downscaling.</summary>
+    Drn = 16,
+}
+
+/// <summary>Which configuration of a network to build.</summary>
+public enum SrPreset
+{
+    /// <summary>The paper's configuration, as its reference implementation builds it (parameter counts match it).</summary>
+    Paper = 0,
+
+    /// <summary>The small configuration of the project's founding notes: fast to train on a CPU.</summary>
+    Notes = 1,
 }
 
 /// <summary>Which channels a network sees.</summary>

@@ -9,7 +9,19 @@ public sealed class SuperResolutionOptions
     /// <summary>The network to train. Default <see cref="SrArchitecture.Espcn"/>.</summary>
     public SrArchitecture Architecture { get; set; } = SrArchitecture.Espcn;
 
-    /// <summary>The upscaling factor: 2, 3 or 4 (the architectures' supported scales). Default 2.</summary>
+    /// <summary>
+    /// The configuration of the network: <see cref="SrPreset.Paper"/> (default) or the founding notes' small
+    /// <see cref="SrPreset.Notes"/>. Ignored when <see cref="NetworkOptions"/> is set.
+    /// </summary>
+    public SrPreset Preset { get; set; } = SrPreset.Paper;
+
+    /// <summary>
+    /// Custom hyper-parameters: the architecture's own options record (e.g. <c>EdsrOptions.Paper with { NumBlock = 8 }</c>).
+    /// Null (default) means the <see cref="Preset"/>.
+    /// </summary>
+    public SrNetworkOptions? NetworkOptions { get; set; }
+
+    /// <summary>The upscaling factor: 2, 3 or 4 (the architectures' supported scales; 8 for LapSrn and Drn). Default 2.</summary>
     public int Scale { get; set; } = 2;
 
     /// <summary>RGB (3-channel network) or the BT.601 Y channel (1-channel network). Default <see cref="SrChannels.Rgb"/>.</summary>
@@ -91,4 +103,7 @@ public enum SrLoss
 
     /// <summary>Mean squared error (SRCNN, FSRCNN, ESPCN, VDSR papers).</summary>
     L2 = 1,
+
+    /// <summary>Charbonnier, sqrt((x - y)^2 + 1e-6), a smooth L1 (LapSRN).</summary>
+    Charbonnier = 2,
 }

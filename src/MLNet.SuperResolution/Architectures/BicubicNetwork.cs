@@ -19,3 +19,22 @@ internal sealed class BicubicNetwork : SrNetwork
     /// <inheritdoc />
     public override Tensor forward(Tensor input) => TorchBicubic.Upscale(input, Scale);
 }
+
+/// <summary>Bicubic has no hyper-parameters.</summary>
+public sealed record BicubicOptions : SrNetworkOptions
+{
+    /// <inheritdoc />
+    public override SrArchitecture Architecture => SrArchitecture.Bicubic;
+}
+
+internal sealed class BicubicDescriptor : SrNetworkDescriptor<BicubicOptions>
+{
+    public override SrArchitecture Architecture => SrArchitecture.Bicubic;
+    public override string Citation => "MATLAB imresize(x, s, 'bicubic'), Keys' cubic convolution (a = -0.5)";
+    public override string Reference => "MATLAB imresize.m (no weights)";
+    public override IReadOnlyList<int> Scales { get; } = [2, 3, 4, 8];
+    public override SrChannels PaperChannels => SrChannels.Rgb;
+    protected override BicubicOptions Paper { get; } = new();
+    protected override BicubicOptions Notes { get; } = new();
+    protected override SrNetwork Create(BicubicOptions options, int scale, int channels) => new BicubicNetwork(scale, channels);
+}

@@ -18,38 +18,30 @@ namespace MLNet.SuperResolution.Architectures;
 /// </remarks>
 internal sealed class Fsrcnn : SrNetwork
 {
-    /// <summary>Feature channels d of the paper configuration.</summary>
-    public const int D = 56;
-
-    /// <summary>Shrunk channels s of the paper configuration.</summary>
-    public const int S = 12;
-
-    /// <summary>Mapping layers m of the paper configuration.</summary>
-    public const int M = 4;
-
     private readonly Sequential first_part;
     private readonly Sequential mid_part;
-    private readonly ChannelPaddedConvTranspose2d last_part;
+    private readonly nn.Module<Tensor, Tensor> last_part;
 
     /// <summary>Builds FSRCNN for <paramref name="scale"/> and <paramref name="channels"/> (1 = Y, 3 = RGB).</summary>
-    public Fsrcnn(int scale, int channels) : base(nameof(Fsrcnn), scale, channels)
+    public Fsrcnn(FsrcnnOptions options, int scale, int channels) : base(nameof(Fsrcnn), scale, channels)
     {
-        first_part = nn.Sequential(
-            ChannelPaddedConv2d.Create(channels, D, 5, padding: 2),
-            nn.PReLU(D));
+        int d = options.D, s = options.S;
+        first_part = nn.Sequential(Layers.Conv(channels, d, 5), nn.PReLU(d));
 
-        var mid = new List<nn.Module<Tensor, Tensor>> { ChannelPaddedConv2d.Create(D, S, 1), nn.PReLU(S) };
-        for (int i = 0; i < M; i++)
+        var mid = new List<nn.Module<Tensor, Tensor>> { Layers.Conv(d, s, 1), nn.PReLU(s) };
+        for (int i = 0; i < options.M; i++)
         {
-            mid.Add(ChannelPaddedConv2d.Create(S, S, 3, padding: 1));
-            mid.Add(nn.PReLU(S));
+            mid.Add(Layers.Conv(s, s, 3));
+            mid.Add(nn.PReLU(s));
         }
 
-        mid.Add(ChannelPaddedConv2d.Create(S, D, 1));
-        mid.Add(nn.PReLU(D));
+        mid.Add(Layers.Conv(s, d, 1));
+        mid.Add(nn.PReLU(d));
         mid_part = nn.Sequential(mid);
 
-        last_part = new ChannelPaddedConvTranspose2d(D, channels, 9, stride: scale, padding: 4, outputPadding: scale - 1);
+        last_part = options.Upsampling == FsrcnnUpsampling.TransposedConvolution
+            ? new ChannelPaddedConvTranspose2d(d, channels, 9, stride: scale, padding: 4, outputPadding: scale - 1)
+            : nn.Sequential(new BilinearUpsample(scale), Layers.Conv(d, channels, 9));
 
         RegisterComponents();
     }
@@ -62,4 +54,51 @@ internal sealed class Fsrcnn : SrNetwork
         x = mid_part.forward(x);
         return last_part.forward(x).MoveToOuterDisposeScope();
     }
+}
+
+/// <summary>How FSRCNN's tail upscales.</summary>
+public enum FsrcnnUpsampling
+{
+    /// <summary>A 9x9 transposed convolution with stride = scale (the paper).</summary>
+    TransposedConvolution = 0,
+
+    /// <summary>Bilinear upsampling, then a 9x9 convolution (the founding notes).</summary>
+    BilinearThenConvolution = 1,
+}
+
+/// <summary>FSRCNN hyper-parameters (the paper's d, s, m).</summary>
+public sealed record FsrcnnOptions : SrNetworkOptions
+{
+    /// <inheritdoc />
+    public override SrArchitecture Architecture => SrArchitecture.Fsrcnn;
+
+    /// <summary>Feature channels d. Paper 56.</summary>
+    public int D { get; init; } = 56;
+
+    /// <summary>Shrunk channels s. Paper 12.</summary>
+    public int S { get; init; } = 12;
+
+    /// <summary>Mapping layers m. Paper 4.</summary>
+    public int M { get; init; } = 4;
+
+    /// <summary>How the tail upscales. Paper: transposed convolution.</summary>
+    public FsrcnnUpsampling Upsampling { get; init; } = FsrcnnUpsampling.TransposedConvolution;
+
+    /// <summary>FSRCNN(56, 12, 4) with its 9x9 transposed convolution (trained on Y).</summary>
+    public static FsrcnnOptions Paper => new();
+
+    /// <summary>The founding notes' variant: bilinear upsampling then a 9x9 convolution (RGB).</summary>
+    public static FsrcnnOptions Notes => new() { Upsampling = FsrcnnUpsampling.BilinearThenConvolution };
+}
+
+internal sealed class FsrcnnDescriptor : SrNetworkDescriptor<FsrcnnOptions>
+{
+    public override SrArchitecture Architecture => SrArchitecture.Fsrcnn;
+    public override string Citation => "Dong, Loy, Tang: Accelerating the Super-Resolution Convolutional Neural Network, ECCV 2016";
+    public override string Reference => "yjn870/FSRCNN-pytorch models.py (MIT)";
+    public override IReadOnlyList<int> Scales { get; } = [2, 3, 4];
+    public override SrChannels PaperChannels => SrChannels.Y;
+    protected override FsrcnnOptions Paper => FsrcnnOptions.Paper;
+    protected override FsrcnnOptions Notes => FsrcnnOptions.Notes;
+    protected override SrNetwork Create(FsrcnnOptions options, int scale, int channels) => new Fsrcnn(options, scale, channels);
 }

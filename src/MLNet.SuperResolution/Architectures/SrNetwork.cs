@@ -5,8 +5,8 @@ namespace MLNet.SuperResolution.Architectures;
 
 /// <summary>
 /// A super-resolution network: maps a low-resolution batch [N, C, h, w] in [0, 1] to [N, C, h*Scale, w*Scale].
-/// Networks that work on a pre-upscaled image do the bicubic upscaling inside <c>forward</c>, so callers always
-/// feed LR images. No ML.NET types here.
+/// Networks that work on a pre-upscaled image do the upscaling inside <c>forward</c>, so callers always feed LR
+/// images. No ML.NET types here.
 /// </summary>
 internal abstract class SrNetwork : nn.Module<Tensor, Tensor>
 {
@@ -21,4 +21,17 @@ internal abstract class SrNetwork : nn.Module<Tensor, Tensor>
 
     /// <summary>Input and output channels: 1 (Y) or 3 (RGB).</summary>
     public int Channels { get; }
+
+    /// <summary>Number of trainable parameters (those with requires_grad; fixed ones such as MeanShift are not counted).</summary>
+    public long TrainableParameterCount => parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+
+    /// <summary>
+    /// The training loss for a batch. The default compares the final output with the HR batch; multi-output networks
+    /// (LapSRN's pyramid levels, DRCN's recursions, DRN's dual path) override it to add their extra terms.
+    /// </summary>
+    /// <param name="lowRes">The LR batch [N, C, h, w].</param>
+    /// <param name="highRes">The HR batch [N, C, h*Scale, w*Scale].</param>
+    /// <param name="criterion">The element loss chosen by the user (L1, L2, ...), returning a scalar mean.</param>
+    public virtual Tensor TrainingLoss(Tensor lowRes, Tensor highRes, Func<Tensor, Tensor, Tensor> criterion)
+        => criterion(forward(lowRes), highRes);
 }

@@ -68,10 +68,12 @@ public static class SuperResolutionCatalogExtensions
     /// <param name="weightsPath">A PyTorch state_dict (.pth, as <c>torch.save(model.state_dict())</c> writes) whose keys and shapes match the network.</param>
     /// <param name="channels">Whether the weights are for RGB or the Y channel.</param>
     /// <param name="device">"cpu" or "cuda".</param>
+    /// <param name="preset">The network configuration the weights are for (default the paper's).</param>
+    /// <param name="networkOptions">Custom hyper-parameters the weights are for; overrides <paramref name="preset"/>.</param>
     public static ApplySuperResolutionModelEstimator ApplySuperResolutionModel(this TransformsCatalog catalog, string outputColumnName,
         string inputColumnName, SrArchitecture architecture, int scale, string? weightsPath = null, SrChannels channels = SrChannels.Rgb,
-        string device = "cpu")
-        => new(Environment(catalog), outputColumnName, inputColumnName, architecture, scale, weightsPath, channels, device);
+        string device = "cpu", SrPreset preset = SrPreset.Paper, SrNetworkOptions? networkOptions = null)
+        => new(Environment(catalog), outputColumnName, inputColumnName, architecture, scale, weightsPath, channels, device, preset, networkOptions);
 
     /// <summary>Super-resolution operations that are not transforms, such as <c>Evaluate</c>.</summary>
     /// <param name="mlContext">The ML.NET context.</param>

@@ -29,7 +29,7 @@ internal static class SrTrainer
         int stepsPerEpoch = Math.Max(1, (int)Math.Ceiling(data.Count * (double)settings.PatchesPerImage / settings.BatchSize));
         int totalSteps = stepsPerEpoch * settings.Epochs;
         var random = new Random(settings.Seed);
-        var parameters = network.parameters().ToArray();
+        var parameters = network.parameters().Where(p => p.requires_grad).ToArray();
         using var optimizer = optim.Adam(parameters, settings.LearningRate);
         var schedule = settings.Schedule == SrLearningRateSchedule.Cosine
             ? optim.lr_scheduler.CosineAnnealingLR(optimizer, totalSteps, settings.LearningRate * 0.01)
@@ -55,10 +55,7 @@ internal static class SrTrainer
                 using var scope = NewDisposeScope();
                 var (lowRes, highRes) = SampleBatch(data, settings.BatchSize, lowPatch, scale, random, settings.Device);
                 optimizer.zero_grad();
-                var output = network.forward(lowRes);
-                var loss = settings.Loss == SrLoss.L1
-                    ? nn.functional.l1_loss(output, highRes)
-                    : nn.functional.mse_loss(output, highRes);
+                var loss = network.TrainingLoss(lowRes, highRes, Criterion(settings.Loss));
                 loss.backward();
                 if (settings.InjectNonFiniteGradientAtStep == step)
                     parameters[0].grad!.fill_(double.NaN);
@@ -100,6 +97,15 @@ internal static class SrTrainer
         monitor.Info($"Training done in {clock.Elapsed.TotalSeconds:F1} s; final epoch loss {epochLosses[^1]:F5}.");
         return new SrTrainingSummary(step, skipped, epochLosses, clock.Elapsed, lowPatch * scale);
     }
+
+    /// <summary>The element loss: a scalar mean over the batch.</summary>
+    internal static Func<Tensor, Tensor, Tensor> Criterion(SrLoss loss) => loss switch
+    {
+        SrLoss.L1 => (output, target) => nn.functional.l1_loss(output, target),
+        SrLoss.L2 => (output, target) => nn.functional.mse_loss(output, target),
+        SrLoss.Charbonnier => (output, target) => output.sub(target).square().add(1e-6).sqrt().mean(),
+        _ => throw new ArgumentOutOfRangeException(nameof(loss), loss, "Unknown loss."),
+    };
 
     /// <summary>
     /// Draws aligned random patches; each gets one of the 8 flips/rotations of the square (an exact bijection on

@@ -17,12 +17,14 @@ public sealed class ApplySuperResolutionModelEstimator : IEstimator<SuperResolut
     private readonly SuperResolutionTransformer _transformer;
 
     internal ApplySuperResolutionModelEstimator(IHostEnvironment env, string outputColumnName, string inputColumnName,
-        SrArchitecture architecture, int scale, string? weightsPath, SrChannels channels, string device)
+        SrArchitecture architecture, int scale, string? weightsPath, SrChannels channels, string device,
+        SrPreset preset = SrPreset.Paper, SrNetworkOptions? networkOptions = null)
     {
         _host = Contracts.CheckRef(env, nameof(env)).Register(nameof(ApplySuperResolutionModelEstimator));
         _host.CheckNonEmpty(outputColumnName, nameof(outputColumnName));
         _host.CheckNonEmpty(inputColumnName, nameof(inputColumnName));
         var torchDevice = TorchDevices.Parse(device);
+        var options = NetworkFactory.ResolveOptions(architecture, preset, networkOptions);
         SrNetwork? network = null;
         if (architecture != SrArchitecture.Bicubic)
         {
@@ -30,7 +32,7 @@ public sealed class ApplySuperResolutionModelEstimator : IEstimator<SuperResolut
                 throw new ArgumentException(
                     $"{architecture} needs weights: pass weightsPath (a PyTorch state_dict .pth), or train one with mlContext.Transforms.SuperResolution(...).",
                     nameof(weightsPath));
-            network = NetworkFactory.Create(architecture, scale, channels == SrChannels.Y ? 1 : 3);
+            network = NetworkFactory.Create(architecture, scale, channels == SrChannels.Y ? 1 : 3, options);
             PyTorchWeights.Load(network, weightsPath);
         }
         else
@@ -43,7 +45,7 @@ public sealed class ApplySuperResolutionModelEstimator : IEstimator<SuperResolut
         }
 
         var upscaler = new SrUpscaler(architecture, scale, channels, network, torchDevice);
-        _transformer = new SuperResolutionTransformer(env, outputColumnName, inputColumnName, upscaler, device, trainingSummary: null);
+        _transformer = new SuperResolutionTransformer(env, outputColumnName, inputColumnName, upscaler, options, device, trainingSummary: null);
     }
 
     /// <summary>Returns the transformer after checking that the input column is an image column; nothing is trained.</summary>

@@ -39,6 +39,9 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         var scales = NetworkFactory.SupportedScales(o.Architecture);
         if (!scales.Contains(o.Scale))
             throw new ArgumentOutOfRangeException(nameof(o.Scale), o.Scale, $"Scale {o.Scale} is not supported by {o.Architecture}; supported: {string.Join(", ", scales)}.");
+        NetworkFactory.ResolveOptions(o.Architecture, o.Preset, o.NetworkOptions);
+        if (!Enum.IsDefined(o.Loss))
+            throw new ArgumentOutOfRangeException(nameof(o.Loss), o.Loss, "Unknown loss.");
         if (!Enum.IsDefined(o.LearningRateSchedule))
             throw new ArgumentOutOfRangeException(nameof(o.LearningRateSchedule), o.LearningRateSchedule, "Unknown learning-rate schedule.");
         if (!Enum.IsDefined(o.Channels))
@@ -85,11 +88,12 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         try
         {
             int channels = _options.Channels == SrChannels.Y ? 1 : 3;
+            var networkOptions = NetworkFactory.ResolveOptions(_options.Architecture, _options.Preset, _options.NetworkOptions);
             SrNetwork network;
             lock (TorchSeedLock)
             {
                 torch.random.manual_seed(seed);
-                network = NetworkFactory.Create(_options.Architecture, _options.Scale, channels);
+                network = NetworkFactory.Create(_options.Architecture, _options.Scale, channels, networkOptions);
             }
 
             if (_options.InitialWeightsPath is { } weights)
@@ -101,7 +105,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             var monitor = new ChannelMonitor(_host, channel, progress);
             var summary = SrTrainer.Train(network, data, settings, monitor);
             var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device);
-            return new SuperResolutionTransformer(_env, _options.OutputColumnName, _options.InputColumnName, upscaler, _options.Device, summary);
+            return new SuperResolutionTransformer(_env, _options.OutputColumnName, _options.InputColumnName, upscaler, networkOptions, _options.Device, summary);
         }
         finally
         {

@@ -36,10 +36,11 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     private readonly SrUpscaler _upscaler;
 
     internal SuperResolutionTransformer(IHostEnvironment env, string outputColumnName, string inputColumnName,
-        SrUpscaler upscaler, string device, SrTrainingSummary? trainingSummary)
+        SrUpscaler upscaler, SrNetworkOptions networkOptions, string device, SrTrainingSummary? trainingSummary)
         : base(Contracts.CheckRef(env, nameof(env)).Register(RegistrationName), outputColumnName, inputColumnName)
     {
         _upscaler = upscaler;
+        NetworkOptions = networkOptions;
         DeviceName = device;
         TrainingSummary = trainingSummary;
     }
@@ -53,11 +54,14 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     /// <summary>The channels the network sees.</summary>
     public SrChannels Channels => _upscaler.Channels;
 
+    /// <summary>The network's hyper-parameters (a preset's or custom).</summary>
+    public SrNetworkOptions NetworkOptions { get; }
+
     /// <summary>The torch device the network runs on ("cpu", "cuda", ...).</summary>
     public string DeviceName { get; }
 
     /// <summary>Number of trainable parameters of the network (0 for bicubic).</summary>
-    public long ParameterCount => _upscaler.Network?.parameters().Sum(p => p.numel()) ?? 0;
+    public long ParameterCount => _upscaler.Network?.TrainableParameterCount ?? 0;
 
     /// <summary>How training went, when this transformer was trained (null for given weights or bicubic).</summary>
     public SrTrainingSummary? TrainingSummary { get; }
@@ -66,11 +70,13 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SRESTRNS",
-        verWrittenCur: 0x00010001, // Initial
-        verReadableCur: 0x00010001,
+        verWrittenCur: 0x00010002, // Network options (presets, custom hyper-parameters)
+        verReadableCur: 0x00010002,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(SuperResolutionTransformer).Assembly.FullName);
+
+    private const int VersionWithNetworkOptions = 0x00010002;
 
     /// <summary>Saves the model (called by ML.NET's model saving).</summary>
     public override void SaveModel(ModelSaveContext ctx)
@@ -84,6 +90,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         // int: architecture (SrArchitecture)
         // int: scale
         // int: channels (SrChannels)
+        // string id: network options as JSON (the architecture's options record)   [since 0x00010002; before: paper preset]
         // string id: device the model was trained/applied on ("cpu", "cuda", ...)
         // bool: has training summary; if so: int steps, int skipped steps, int patch size, double seconds,
         //       int epoch count, double[epoch count] epoch losses
@@ -92,6 +99,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         ctx.Writer.Write((int)Architecture);
         ctx.Writer.Write(Scale);
         ctx.Writer.Write((int)Channels);
+        ctx.SaveNonEmptyString(NetworkFactory.SerializeOptions(NetworkOptions));
         ctx.SaveNonEmptyString(DeviceName);
         ctx.Writer.WriteBoolByte(TrainingSummary is not null);
         if (TrainingSummary is { } summary)
@@ -137,6 +145,9 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         var channels = (SrChannels)ctx.Reader.ReadInt32();
         if (!Enum.IsDefined(architecture) || !Enum.IsDefined(channels))
             throw host.ExceptDecode($"The model names architecture {(int)architecture} / channels {(int)channels}, which this version of MLNet.SuperResolution does not know; it was probably saved by a newer version.");
+        var networkOptions = ctx.Header.ModelVerWritten >= VersionWithNetworkOptions
+            ? NetworkFactory.DeserializeOptions(architecture, ctx.LoadNonEmptyString())
+            : NetworkFactory.ResolveOptions(architecture, SrPreset.Paper, null);
         string savedDevice = ctx.LoadNonEmptyString();
         SrTrainingSummary? summary = null;
         if (ctx.Reader.ReadBoolByte())
@@ -158,13 +169,14 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         SrNetwork? network = null;
         if (ctx.Reader.ReadBoolByte())
         {
-            network = NetworkFactory.Create(architecture, scale, channels == SrChannels.Y ? 1 : 3);
+            network = NetworkFactory.Create(architecture, scale, channels == SrChannels.Y ? 1 : 3, networkOptions);
             bool found = ctx.TryLoadBinaryStream(NetworkStreamName, reader => network.load(reader, strict: true));
             if (!found)
                 throw host.ExceptDecode($"The model zip has no '{NetworkStreamName}' stream with the {architecture} weights; the file is incomplete.");
         }
 
         _upscaler = new SrUpscaler(architecture, scale, channels, network, TorchDevices.Parse(device));
+        NetworkOptions = networkOptions;
         DeviceName = device;
         TrainingSummary = summary;
     }

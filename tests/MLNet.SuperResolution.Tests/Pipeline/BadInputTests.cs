@@ -59,7 +59,8 @@ public sealed class BadInputTests : IDisposable
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.SuperResolution(Options(scale)));
         Assert.Contains($"Scale {scale}", error.Message);
         Assert.Contains("2, 3, 4", error.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", SrArchitecture.Bicubic, scale));
+        if (!SrModelZoo.Get(SrArchitecture.Bicubic).Scales.Contains(scale)) // bicubic also does x8, the baseline of LapSRN and DRN
+            Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", SrArchitecture.Bicubic, scale));
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public class PyTorchWeightsTests(ITestOutputHelper output)
         string weights = Weights(scale);
         string dir = Path.GetDirectoryName(weights)!;
         using var scope = NewDisposeScope();
-        using var network = new Fsrcnn(scale, 1);
+        using var network = new Fsrcnn(FsrcnnOptions.Paper, scale, 1);
         PyTorchWeights.Load(network, weights);
         network.eval();
 
@@ -54,7 +54,7 @@ public class PyTorchWeightsTests(ITestOutputHelper output)
         string weights = Weights(scale);
         string dir = Path.GetDirectoryName(weights)!;
         using var scope = NewDisposeScope();
-        using var network = new Fsrcnn(scale, 1);
+        using var network = new Fsrcnn(FsrcnnOptions.Paper, scale, 1);
         PyTorchWeights.Load(network, weights);
         network.eval();
         var children = network.named_children().ToDictionary(c => c.name, c => (nn.Module<Tensor, Tensor>)c.module);
@@ -80,7 +80,7 @@ public class PyTorchWeightsTests(ITestOutputHelper output)
     {
         string weights = Weights(2);
         random.manual_seed(5);
-        using var network = new Espcn(2, 1);
+        using var network = new Espcn(EspcnOptions.Paper, 2, 1);
         var before = Snapshot(network);
 
         var e = Assert.Throws<InvalidDataException>(() => PyTorchWeights.Load(network, weights));
@@ -101,7 +101,7 @@ public class PyTorchWeightsTests(ITestOutputHelper output)
     {
         string weights = Weights(2);
         random.manual_seed(6);
-        using var network = new Fsrcnn(2, 3);
+        using var network = new Fsrcnn(FsrcnnOptions.Paper, 2, 3);
         var before = Snapshot(network);
 
         var e = Assert.Throws<InvalidDataException>(() => PyTorchWeights.Load(network, weights));
@@ -119,7 +119,7 @@ public class PyTorchWeightsTests(ITestOutputHelper output)
     [Fact]
     public void Load_MissingFile_ThrowsFileNotFoundNamingThePath()
     {
-        using var network = new Fsrcnn(2, 1);
+        using var network = new Fsrcnn(FsrcnnOptions.Paper, 2, 1);
         string path = Path.Combine(Path.GetTempPath(), $"no-such-{Guid.NewGuid():N}.pth");
         var e = Assert.Throws<FileNotFoundException>(() => PyTorchWeights.Load(network, path));
         Assert.Equal(path, e.FileName);
@@ -129,7 +129,7 @@ public class PyTorchWeightsTests(ITestOutputHelper output)
     [Fact]
     public void Load_NotAZipStateDict_ThrowsInvalidData()
     {
-        using var network = new Fsrcnn(2, 1);
+        using var network = new Fsrcnn(FsrcnnOptions.Paper, 2, 1);
         string path = Path.Combine(Path.GetTempPath(), $"not-torch-{Guid.NewGuid():N}.pth");
         File.WriteAllText(path, "this is not a torch.save file");
         try
@@ -147,7 +147,7 @@ public class PyTorchWeightsTests(ITestOutputHelper output)
     [Fact]
     public void Load_ZipWithoutPickle_ThrowsInvalidData()
     {
-        using var network = new Fsrcnn(2, 1);
+        using var network = new Fsrcnn(FsrcnnOptions.Paper, 2, 1);
         string path = Path.Combine(Path.GetTempPath(), $"zip-{Guid.NewGuid():N}.pth");
         using (var zip = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Create))
             zip.CreateEntry("archive/readme.txt");

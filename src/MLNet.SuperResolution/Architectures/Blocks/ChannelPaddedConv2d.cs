@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MLNet.SuperResolution.Architectures.Blocks;
 
 /// <summary>
-/// A drop-in <c>nn.Conv2d</c> (square kernel, stride 1, no groups, no dilation) with the same parameters,
+/// A drop-in <c>nn.Conv2d</c> (square kernel, no groups, no dilation) with the same parameters,
 /// <c>weight</c> [out, in, k, k] and <c>bias</c> [out], so state_dict keys are those of PyTorch's module.
 /// </summary>
 /// <remarks>
@@ -26,19 +26,20 @@ internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>
 
     private readonly Parameter weight;
     private readonly Parameter? bias;
-    private readonly long[] stride = [1, 1];
+    private readonly long[] stride;
     private readonly long[] padding;
     private readonly long[] dilation = [1, 1];
 
     /// <summary>Creates the layer with PyTorch's default <c>Conv2d</c> initialisation.</summary>
-    public ChannelPaddedConv2d(long inChannels, long outChannels, long kernelSize, long padding = 0, bool hasBias = true)
+    public ChannelPaddedConv2d(long inChannels, long outChannels, long kernelSize, long padding = 0, bool hasBias = true, long stride = 1)
         : base(nameof(ChannelPaddedConv2d))
     {
         OutChannels = outChannels;
         this.padding = [padding, padding];
+        this.stride = [stride, stride];
 
         // Borrow the framework's own initialisation (kaiming-uniform weight, fan-in-bounded bias).
-        using (var reference = nn.Conv2d(inChannels, outChannels, kernelSize, padding: padding, bias: hasBias))
+        using (var reference = nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: padding, bias: hasBias))
         using (no_grad())
         {
             weight = new Parameter(reference.weight!.detach().clone());
@@ -55,10 +56,10 @@ internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>
     /// A convolution layer for <paramref name="outChannels"/> outputs: PyTorch's own <c>nn.Conv2d</c> when that is a
     /// multiple of <see cref="ChannelMultiple"/>, else this padded layer. Both have the keys weight and bias.
     /// </summary>
-    public static nn.Module<Tensor, Tensor> Create(long inChannels, long outChannels, long kernelSize, long padding = 0, bool hasBias = true)
+    public static nn.Module<Tensor, Tensor> Create(long inChannels, long outChannels, long kernelSize, long padding = 0, bool hasBias = true, long stride = 1)
         => outChannels % ChannelMultiple == 0
-            ? nn.Conv2d(inChannels, outChannels, kernelSize, padding: padding, bias: hasBias)
-            : new ChannelPaddedConv2d(inChannels, outChannels, kernelSize, padding, hasBias);
+            ? nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: padding, bias: hasBias)
+            : new ChannelPaddedConv2d(inChannels, outChannels, kernelSize, padding, hasBias, stride);
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)

@@ -1,0 +1,36 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLNet.SuperResolution.Architectures.Blocks;
+
+/// <summary>
+/// EDSR's residual block without batch normalisation (EDSR-PyTorch <c>common.ResBlock</c>, BasicSR
+/// <c>ResidualBlockNoBN</c>):
+/// <code>
+///   x ──> conv 3x3 ──> ReLU ──> conv 3x3 ──> × res_scale ──(+)──> out
+///   └──────────────────────────────────────────────────────┘
+/// </code>
+/// Keys: <c>body.0</c>, <c>body.2</c>.
+/// </summary>
+internal sealed class ResidualBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly Sequential body;
+    private readonly double _resScale;
+
+    public ResidualBlock(long numFeat, double resScale = 1.0, long kernelSize = 3) : base(nameof(ResidualBlock))
+    {
+        body = nn.Sequential(Layers.Conv(numFeat, numFeat, kernelSize), nn.ReLU(), Layers.Conv(numFeat, numFeat, kernelSize));
+        _resScale = resScale;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var residual = body.forward(input);
+        if (_resScale != 1.0)
+            residual = residual.mul(_resScale);
+        return residual.add(input).MoveToOuterDisposeScope();
+    }
+}

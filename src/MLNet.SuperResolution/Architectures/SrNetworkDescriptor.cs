@@ -1,0 +1,51 @@
+namespace MLNet.SuperResolution.Architectures;
+
+/// <summary>
+/// Describes and builds one architecture. Every concrete subclass in this assembly is registered by
+/// <see cref="NetworkFactory"/> (found by reflection), so adding a network touches only its own file.
+/// </summary>
+internal abstract class SrNetworkDescriptor
+{
+    public abstract SrArchitecture Architecture { get; }
+
+    /// <summary>The paper: authors, title, venue.</summary>
+    public abstract string Citation { get; }
+
+    /// <summary>The reference implementation whose state_dict keys the network follows (repository, file, licence).</summary>
+    public abstract string Reference { get; }
+
+    /// <summary>The scales the network supports.</summary>
+    public abstract IReadOnlyList<int> Scales { get; }
+
+    /// <summary>The channels the paper trained on (Y or RGB); parameter counts are reported for them.</summary>
+    public abstract SrChannels PaperChannels { get; }
+
+    /// <summary>The type of the network's options record.</summary>
+    public abstract Type OptionsType { get; }
+
+    /// <summary>The options of a preset.</summary>
+    public abstract SrNetworkOptions Options(SrPreset preset);
+
+    /// <summary>Builds the network (arguments already validated by <see cref="NetworkFactory"/>).</summary>
+    public abstract SrNetwork Create(SrNetworkOptions options, int scale, int channels);
+}
+
+/// <summary>A descriptor with a typed options record.</summary>
+internal abstract class SrNetworkDescriptor<TOptions> : SrNetworkDescriptor
+    where TOptions : SrNetworkOptions
+{
+    public sealed override Type OptionsType => typeof(TOptions);
+
+    public sealed override SrNetworkOptions Options(SrPreset preset) => preset == SrPreset.Notes ? Notes : Paper;
+
+    public sealed override SrNetwork Create(SrNetworkOptions options, int scale, int channels) => Create((TOptions)options, scale, channels);
+
+    /// <summary>The paper preset.</summary>
+    protected abstract TOptions Paper { get; }
+
+    /// <summary>The founding notes' preset.</summary>
+    protected abstract TOptions Notes { get; }
+
+    /// <summary>Builds the network.</summary>
+    protected abstract SrNetwork Create(TOptions options, int scale, int channels);
+}
