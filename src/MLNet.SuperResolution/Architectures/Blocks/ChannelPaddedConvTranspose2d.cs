@@ -24,7 +24,7 @@ internal sealed class ChannelPaddedConvTranspose2d : nn.Module<Tensor, Tensor>
     public const int MinimumComputedChannels = 3;
 
     private readonly Parameter weight;
-    private readonly Parameter bias;
+    private readonly Parameter? bias;
     private readonly long[] stride;
     private readonly long[] padding;
     private readonly long[] outputPadding;
@@ -32,7 +32,7 @@ internal sealed class ChannelPaddedConvTranspose2d : nn.Module<Tensor, Tensor>
 
     /// <summary>Creates the layer with PyTorch's default <c>ConvTranspose2d</c> initialisation.</summary>
     public ChannelPaddedConvTranspose2d(
-        long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0, long outputPadding = 0)
+        long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0, long outputPadding = 0, bool hasBias = true)
         : base(nameof(ChannelPaddedConvTranspose2d))
     {
         InChannels = inChannels;
@@ -42,11 +42,11 @@ internal sealed class ChannelPaddedConvTranspose2d : nn.Module<Tensor, Tensor>
         this.outputPadding = [outputPadding, outputPadding];
 
         // Borrow the framework's own initialisation (kaiming-uniform weight, fan-in-bounded bias).
-        using (var reference = nn.ConvTranspose2d(inChannels, outChannels, kernelSize, stride, padding, outputPadding))
+        using (var reference = nn.ConvTranspose2d(inChannels, outChannels, kernelSize, stride, padding, outputPadding, bias: hasBias))
         using (no_grad())
         {
             weight = new Parameter(reference.weight!.detach().clone());
-            bias = new Parameter(reference.bias!.detach().clone());
+            bias = hasBias ? new Parameter(reference.bias!.detach().clone()) : null;
         }
 
         RegisterComponents();
