@@ -32,19 +32,22 @@ public sealed class SrModelInfo
     /// <summary>Supported upscaling factors.</summary>
     public IReadOnlyList<int> Scales => _descriptor.Scales;
 
-    /// <summary>The channels the paper trained on; parameter counts default to them.</summary>
+    /// <summary>The channels the paper trained on.</summary>
     public SrChannels PaperChannels => _descriptor.PaperChannels;
+
+    /// <summary>The channels a preset was trained on (the paper's for Paper, RGB for the founding notes' Notes).</summary>
+    public SrChannels Channels(SrPreset preset) => _descriptor.Channels(preset);
 
     /// <summary>The hyper-parameters of a preset (a record: copy it with <c>with { ... }</c> to customise).</summary>
     public SrNetworkOptions Options(SrPreset preset) => _descriptor.Options(preset);
 
     /// <summary>
-    /// Trainable parameters of the network for a scale, preset and channels (default: the paper's channels). Builds the
-    /// network on the CPU to count, so it takes a moment for the largest networks.
+    /// Trainable parameters of the network for a scale, preset and channels (default: the preset's channels). Builds
+    /// the network on the CPU to count, so it takes a moment for the largest networks.
     /// </summary>
     public long ParameterCount(int scale, SrPreset preset = SrPreset.Paper, SrChannels? channels = null)
     {
-        int count = (channels ?? PaperChannels) == SrChannels.Y ? 1 : 3;
+        int count = (channels ?? Channels(preset)) == SrChannels.Y ? 1 : 3;
         using var network = NetworkFactory.Create(Architecture, scale, count, Options(preset));
         return network.TrainableParameterCount;
     }

@@ -17,8 +17,14 @@ internal abstract class SrNetworkDescriptor
     /// <summary>The scales the network supports.</summary>
     public abstract IReadOnlyList<int> Scales { get; }
 
-    /// <summary>The channels the paper trained on (Y or RGB); parameter counts are reported for them.</summary>
+    /// <summary>The channels the paper trained on (Y or RGB); Paper-preset parameter counts are reported for them.</summary>
     public abstract SrChannels PaperChannels { get; }
+
+    /// <summary>The channels of the founding notes' configuration (RGB throughout the notes).</summary>
+    public virtual SrChannels NotesChannels => SrChannels.Rgb;
+
+    /// <summary>The channels a preset is described with.</summary>
+    public SrChannels Channels(SrPreset preset) => preset == SrPreset.Notes ? NotesChannels : PaperChannels;
 
     /// <summary>The type of the network's options record.</summary>
     public abstract Type OptionsType { get; }
