@@ -53,6 +53,27 @@ public class GradientCorrectnessTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData(56, 3, 9)]
+    [InlineData(20, 16, 3)]
+    [InlineData(40, 64, 3)]
+    [InlineData(100, 16, 3)]
+    [InlineData(56, 12, 1)]
+    public void PaddedConvolutionForwardMatchesFloat64ForAnyInputChannels(int inChannels, int outChannels, int kernel)
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(4);
+        var layer = ChannelPaddedConv2d.Create(inChannels, outChannels, kernel, padding: kernel / 2);
+        var input = randn(2, inChannels, 16, 20);
+        using var noGrad = no_grad();
+        var single = layer.forward(input);
+        layer.to(float64);
+        var exact = layer.forward(input.to(float64));
+        double error = RelativeError(single, exact);
+        output.WriteLine($"{inChannels} -> {outChannels}, {kernel}x{kernel}: forward relative error {error:E2}");
+        Assert.True(error < 1e-4, $"forward relative error {error:E2}");
+    }
+
+    [Theory]
     [InlineData(SrArchitecture.Srcnn, 1, 2)]
     [InlineData(SrArchitecture.Srcnn, 3, 3)]
     [InlineData(SrArchitecture.Fsrcnn, 1, 2)]

@@ -18,6 +18,12 @@ namespace MLNet.SuperResolution.Architectures.Blocks;
 /// and inference 4.5x slower. So while gradients are recorded, such a layer computes its output channels rounded
 /// up to a multiple of <see cref="ChannelMultiple"/> (the extra ones with zero weights) and keeps the real ones; its
 /// input gradient is then computed by a kernel that is right. Without gradients (inference) it is a plain convolution.
+/// <para>
+/// Second bug, in the forward pass: a float32 convolution with a kernel larger than 1x1 is wrong (NaN or 15-25%
+/// error, on every call) when its input channels are more than 16 and not a multiple of 16 (measured: 17, 20, 24,
+/// 28, 40, 56, 60, 72, 100, 104, 120, 136, 200 wrong; 3, 12, 16, 32, 48, 64, 80, 96 right; 1x1 kernels right). Such a
+/// layer appends zero input channels (and zero weights) up to the next multiple of 16, always.
+/// </para>
 /// </remarks>
 internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>
 {
@@ -29,6 +35,7 @@ internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>
     private readonly long[] stride;
     private readonly long[] padding;
     private readonly long[] dilation = [1, 1];
+    private readonly long _extraInputs;
 
     /// <summary>Creates the layer with PyTorch's default <c>Conv2d</c> initialisation.</summary>
     public ChannelPaddedConv2d(long inChannels, long outChannels, long kernelSize, long padding = 0, bool hasBias = true, long stride = 1)
@@ -37,6 +44,7 @@ internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>
         OutChannels = outChannels;
         this.padding = [padding, padding];
         this.stride = [stride, stride];
+        _extraInputs = NeedsInputPadding(inChannels, kernelSize) ? ChannelPadding.ToMultiple(inChannels, ChannelMultiple) : 0;
 
         // Borrow the framework's own initialisation (kaiming-uniform weight, fan-in-bounded bias).
         using (var reference = nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: padding, bias: hasBias))
@@ -53,24 +61,30 @@ internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>
     public long OutChannels { get; }
 
     /// <summary>
-    /// A convolution layer for <paramref name="outChannels"/> outputs: PyTorch's own <c>nn.Conv2d</c> when that is a
-    /// multiple of <see cref="ChannelMultiple"/>, else this padded layer. Both have the keys weight and bias.
+    /// A convolution layer: PyTorch's own <c>nn.Conv2d</c> when neither bug can hit its shape (outputs a multiple of
+    /// <see cref="ChannelMultiple"/>, inputs fine), else this padded layer. Both have the keys weight and bias.
     /// </summary>
     public static nn.Module<Tensor, Tensor> Create(long inChannels, long outChannels, long kernelSize, long padding = 0, bool hasBias = true, long stride = 1)
-        => outChannels % ChannelMultiple == 0
+        => outChannels % ChannelMultiple == 0 && !NeedsInputPadding(inChannels, kernelSize)
             ? nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: padding, bias: hasBias)
             : new ChannelPaddedConv2d(inChannels, outChannels, kernelSize, padding, hasBias, stride);
+
+    /// <summary>Whether the forward bug can hit a convolution with these input channels and kernel.</summary>
+    public static bool NeedsInputPadding(long inChannels, long kernelSize)
+        => kernelSize > 1 && inChannels > ChannelMultiple && inChannels % ChannelMultiple != 0;
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
-        if (!is_grad_enabled())
-            return nn.functional.conv2d(input, weight, bias, stride, padding, dilation, 1);
-
         using var scope = NewDisposeScope();
-        long extra = (ChannelMultiple - OutChannels % ChannelMultiple) % ChannelMultiple;
-        var (w, b) = ChannelPadding.Pad(weight, bias, outputDim: 0, extra);
-        var y = nn.functional.conv2d(input, w, b, stride, padding, dilation, 1);
-        return y.narrow(1, 0, OutChannels).contiguous().MoveToOuterDisposeScope();
+        var x = ChannelPadding.Append(input, 1, _extraInputs);
+        Tensor w = ChannelPadding.Append(weight, 1, _extraInputs);
+        Tensor? b = bias;
+        long extraOutputs = is_grad_enabled() ? ChannelPadding.ToMultiple(OutChannels, ChannelMultiple) : 0;
+        (w, b) = ChannelPadding.Pad(w, b, outputDim: 0, extraOutputs);
+        var y = nn.functional.conv2d(x, w, b, stride, padding, dilation, 1);
+        if (extraOutputs > 0)
+            y = y.narrow(1, 0, OutChannels).contiguous();
+        return y.MoveToOuterDisposeScope();
     }
 }

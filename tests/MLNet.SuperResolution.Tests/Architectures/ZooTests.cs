@@ -1,0 +1,181 @@
+using Microsoft.ML;
+using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Inference;
+using MLNet.SuperResolution.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.SuperResolution.Tests.Architectures;
+
+/// <summary>
+/// Every registered network x every scale x both presets (Paper where it is small enough to be cheap here):
+/// forward shape and finite values; float32 forward equals float64 forward of the same weights (the guard against
+/// oneDNN kernels that compute wrong float32 results for some layer shapes on these CPUs); float32 gradients equal
+/// float64 gradients; three training steps on a fixed batch lower the loss; ML.NET save/load gives identical output.
+/// New networks are covered by registering a descriptor.
+/// </summary>
+[Collection(TorchRngCollection.Name)]
+public sealed class ZooTests(ITestOutputHelper output)
+{
+    /// <summary>Paper presets above this many parameters are only counted (sr models), not run here.</summary>
+    private const long CheapParameterLimit = 2_000_000;
+
+    private static readonly Lazy<HashSet<SrArchitecture>> CheapPaper = new(() => SrModelZoo.Models
+        .Where(m => m.ParameterCount(m.Scales[0], SrPreset.Paper) <= CheapParameterLimit)
+        .Select(m => m.Architecture).ToHashSet());
+
+    public static TheoryData<SrArchitecture, int, SrPreset> Configurations()
+    {
+        var data = new TheoryData<SrArchitecture, int, SrPreset>();
+        foreach (var model in SrModelZoo.Models)
+            foreach (int scale in model.Scales)
+            {
+                data.Add(model.Architecture, scale, SrPreset.Notes);
+                if (CheapPaper.Value.Contains(model.Architecture))
+                    data.Add(model.Architecture, scale, SrPreset.Paper);
+            }
+
+        return data;
+    }
+
+    public static TheoryData<SrArchitecture, int, SrPreset> LearntConfigurations()
+    {
+        var data = new TheoryData<SrArchitecture, int, SrPreset>();
+        foreach (var row in Configurations())
+            if ((SrArchitecture)row[0] != SrArchitecture.Bicubic)
+                data.Add((SrArchitecture)row[0], (int)row[1], (SrPreset)row[2]);
+        return data;
+    }
+
+    private static SrNetwork Build(SrArchitecture architecture, int scale, SrPreset preset, int seed = 1)
+    {
+        random.manual_seed(seed);
+        var info = SrModelZoo.Get(architecture);
+        return NetworkFactory.Create(architecture, scale, info.Channels(preset) == SrChannels.Y ? 1 : 3, info.Options(preset));
+    }
+
+    private static double RelativeError(Tensor actual, Tensor expected)
+        => ((actual.to(float64) - expected).abs().max() / expected.abs().max().clamp_min(1e-12)).item<double>();
+
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void ForwardGivesTheScaledShapeAndFiniteValues(SrArchitecture architecture, int scale, SrPreset preset)
+    {
+        using var scope = NewDisposeScope();
+        using var network = Build(architecture, scale, preset);
+        network.eval();
+        using var noGrad = no_grad();
+        var input = rand(2, network.Channels, 8, 10);
+        var result = network.forward(input);
+        Assert.Equal(new long[] { 2, network.Channels, 8 * scale, 10 * scale }, result.shape);
+        Assert.True(result.isfinite().all().item<bool>(), "non-finite output");
+    }
+
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void Float32ForwardEqualsFloat64Forward(SrArchitecture architecture, int scale, SrPreset preset)
+    {
+        using var scope = NewDisposeScope();
+        using var network = Build(architecture, scale, preset);
+        network.eval();
+        using var noGrad = no_grad();
+        var input = rand(2, network.Channels, 8, 10);
+        var single = network.forward(input);
+        network.to(float64);
+        var exact = network.forward(input.to(float64));
+        double error = RelativeError(single, exact);
+        output.WriteLine($"{architecture} x{scale} {preset}: relative max error {error:E2}");
+        Assert.True(error < 1e-4, $"{architecture} x{scale} {preset}: float32 forward differs from float64 by {error:E2} (relative)");
+    }
+
+    [Theory]
+    [MemberData(nameof(LearntConfigurations))]
+    public void Float32GradientsEqualFloat64Gradients(SrArchitecture architecture, int scale, SrPreset preset)
+    {
+        using var scope = NewDisposeScope();
+        using var network = Build(architecture, scale, preset);
+        var lowRes = rand(4, network.Channels, 8, 8);
+        var highRes = rand(4, network.Channels, 8 * scale, 8 * scale);
+        var criterion = SrTrainer.Criterion(SrLoss.L2);
+
+        Tensor[] Gradients(ScalarType type)
+        {
+            network.to(type);
+            network.zero_grad();
+            network.TrainingLoss(lowRes.to(type), highRes.to(type), criterion).backward();
+            return network.parameters().Where(p => p.requires_grad).Select(p => p.grad!.to(float64)).ToArray();
+        }
+
+        var exact = Gradients(float64);
+        var single = Gradients(float32);
+        var names = network.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToArray();
+        double worst = 0;
+        for (int i = 0; i < exact.Length; i++)
+        {
+            double error = RelativeError(single[i], exact[i]);
+            worst = double.IsNaN(error) ? double.NaN : Math.Max(worst, error);
+            Assert.True(error < 1e-3, $"{architecture} x{scale} {preset} {names[i]}: float32 gradient differs from float64 by {error:E2} (relative)");
+        }
+
+        output.WriteLine($"{architecture} x{scale} {preset}: worst relative gradient error {worst:E2} over {exact.Length} tensors");
+    }
+
+    [Theory]
+    [MemberData(nameof(LearntConfigurations))]
+    public void ThreeTrainingStepsOnAFixedBatchLowerTheLoss(SrArchitecture architecture, int scale, SrPreset preset)
+    {
+        using var scope = NewDisposeScope();
+        using var network = Build(architecture, scale, preset);
+        network.train();
+        random.manual_seed(2);
+        var highRes = rand(4, network.Channels, 8 * scale, 8 * scale);
+        var lowRes = nn.functional.avg_pool2d(highRes, scale);
+        var criterion = SrTrainer.Criterion(SrLoss.L1);
+        using var optimizer = optim.Adam(network.parameters().Where(p => p.requires_grad), 1e-4);
+
+        var losses = new List<double>();
+        for (int step = 0; step <= 3; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            optimizer.zero_grad();
+            var loss = network.TrainingLoss(lowRes, highRes, criterion);
+            losses.Add(loss.item<float>());
+            if (step == 3)
+                break;
+            loss.backward();
+            optimizer.step();
+        }
+
+        output.WriteLine($"{architecture} x{scale} {preset}: losses {string.Join(" -> ", losses.Select(l => l.ToString("F5")))}");
+        Assert.All(losses, l => Assert.True(double.IsFinite(l)));
+        Assert.True(losses[3] < losses[0], $"{architecture} x{scale} {preset}: loss did not decrease ({losses[0]:F5} -> {losses[3]:F5})");
+    }
+
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void SaveAndLoadGiveIdenticalOutput(SrArchitecture architecture, int scale, SrPreset preset)
+    {
+        using var images = new TestImages();
+        var ml = new MLContext(seed: 1);
+        var info = SrModelZoo.Get(architecture);
+        var channels = info.Channels(preset);
+        var network = architecture == SrArchitecture.Bicubic ? null : Build(architecture, scale, preset);
+        var upscaler = new SrUpscaler(architecture, scale, channels, network, CPU);
+        var transformer = new SuperResolutionTransformer(ml, "SuperRes", "LowRes", upscaler, info.Options(preset), "cpu", trainingSummary: null);
+
+        var data = TestImages.Paths(ml, new[] { images.Crop("coffee.png", 10, 8, 200, 150) });
+        var lowRes = ml.Transforms.LoadImages("LowRes", null, "Path").Fit(data).Transform(data);
+        string path = Path.Combine(images.Directory, "model.zip");
+        ml.Model.Save(transformer, lowRes.Schema, path);
+        var loaded = (SuperResolutionTransformer)ml.Model.Load(path, out _);
+
+        Assert.Equal(info.Options(preset), loaded.NetworkOptions);
+        Assert.Equal(channels, loaded.Channels);
+        var expected = TestImages.ReadImages(transformer.Transform(lowRes), "SuperRes")[0];
+        var actual = TestImages.ReadImages(loaded.Transform(lowRes), "SuperRes")[0];
+        Assert.Equal((10 * scale, 8 * scale), (actual.Width, actual.Height));
+        Assert.Equal(expected.Planes, actual.Planes);
+        transformer.Dispose();
+        loaded.Dispose();
+    }
+}
