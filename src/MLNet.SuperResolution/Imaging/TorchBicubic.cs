@@ -41,6 +41,52 @@ internal static class TorchBicubic
         return rows.matmul(input).matmul(columns).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Downscales [N, C, H, W] to [N, C, H/factor, W/factor] as MATLAB <c>imresize(x, 1/factor, 'bicubic')</c>
+    /// (antialiasing kernel), in float without rounding, on the input's device and dtype.
+    /// </summary>
+    /// <param name="input">A floating-point tensor [N, C, H, W]; H and W must be multiples of <paramref name="factor"/>.</param>
+    /// <param name="factor">The integer shrink factor (1 or more).</param>
+    /// <returns>The downscaled tensor; gradients flow back to <paramref name="input"/>.</returns>
+    public static Tensor Downscale(Tensor input, int factor)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.dim() != 4)
+            throw new ArgumentException($"Expected a [N, C, H, W] tensor, got shape [{string.Join(", ", input.shape)}].", nameof(input));
+        if (!input.is_floating_point())
+            throw new ArgumentException($"Expected a floating-point tensor, got {input.dtype}.", nameof(input));
+        if (factor < 1)
+            throw new ArgumentOutOfRangeException(nameof(factor), factor, "The factor must be 1 or more.");
+        int height = (int)input.shape[2], width = (int)input.shape[3];
+        if (height % factor != 0 || width % factor != 0)
+            throw new ArgumentException($"Downscale by {factor} needs a height and width that are multiples of {factor}; got {height}x{width}.", nameof(input));
+
+        using var scope = NewDisposeScope();
+        var rows = DownscaleMatrix(height, factor, input.dtype, input.device, transposed: false);    // [H/f, H]
+        var columns = DownscaleMatrix(width, factor, input.dtype, input.device, transposed: true);  // [W, W/f]
+        return rows.matmul(input).matmul(columns).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Downscaling weight matrices per (input length, factor), cached like <see cref="Cache"/>.</summary>
+    private static readonly ConcurrentDictionary<(int Length, int Factor), Lazy<CachedMatrix>> DownscaleCache = new();
+
+    /// <summary>The downscaling weight matrix for one dimension ([length/factor, length], or its transpose).</summary>
+    /// <param name="length">The input length (a multiple of <paramref name="factor"/>).</param>
+    /// <param name="factor">The shrink factor.</param>
+    /// <param name="dtype">The dtype wanted.</param>
+    /// <param name="device">The device wanted.</param>
+    /// <param name="transposed">Whether to return M^T.</param>
+    /// <returns>A tensor that the caller owns; disposing it leaves the cached CPU copy intact.</returns>
+    private static Tensor DownscaleMatrix(int length, int factor, ScalarType dtype, Device device, bool transposed)
+    {
+        var cached = DownscaleCache.GetOrAdd(
+            (length, factor), key => new Lazy<CachedMatrix>(() => CachedMatrix.FromLengths(key.Length, key.Length / key.Factor))).Value;
+        var source = dtype == ScalarType.Float64
+            ? (transposed ? cached.Float64Transposed : cached.Float64)
+            : (transposed ? cached.Float32Transposed : cached.Float32);
+        return source.to(dtype, device);
+    }
+
     /// <summary>The weight matrix for one dimension on the requested device and dtype (a new tensor handle).</summary>
     /// <param name="length">The input length along that dimension.</param>
     /// <param name="scale">The enlargement factor.</param>
@@ -69,9 +115,14 @@ internal static class TorchBicubic
         /// <param name="length">The input length.</param>
         /// <param name="scale">The enlargement factor.</param>
         /// <returns>The cached matrices.</returns>
-        public static CachedMatrix Create(int length, int scale)
+        public static CachedMatrix Create(int length, int scale) => FromLengths(length, checked(length * scale));
+
+        /// <summary>Builds the tensors for any input and output length (shrinking included), detached from any dispose scope.</summary>
+        /// <param name="length">The input length.</param>
+        /// <param name="outLength">The output length.</param>
+        /// <returns>The cached matrices.</returns>
+        public static CachedMatrix FromLengths(int length, int outLength)
         {
-            int outLength = checked(length * scale);
             var weights = MatlabImresize.WeightMatrix(length, outLength);
             var flat = new double[outLength * length];
             Buffer.BlockCopy(weights, 0, flat, 0, flat.Length * sizeof(double));
