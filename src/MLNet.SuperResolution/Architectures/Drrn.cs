@@ -10,7 +10,7 @@ namespace MLNet.SuperResolution.Architectures;
 /// (ReLU, conv, ReLU, conv, + the block input) is applied U times with the same two convolutions; an output conv
 /// (128 -> C) gives the residual added to the upscaled image. Pre-activation throughout, no biases.
 /// Keys follow jt827859032/DRRN-pytorch drrn.py (MIT): <c>input</c>, <c>conv1</c>, <c>conv2</c>, <c>output</c>;
-/// 297,216 parameters for one channel.
+/// 297,216 parameters for one channel. Weights start as the reference initialises them (He normal by fan-out).
 /// </summary>
 internal sealed class Drrn : PreUpsampledNetwork
 {
@@ -32,6 +32,7 @@ internal sealed class Drrn : PreUpsampledNetwork
         output = Layers.Conv(options.NumFeat, channels, 3, bias: false);
         _numUnit = options.NumUnit;
         RegisterComponents();
+        Initialization.HeNormalFanOut(this);
     }
 
     /// <inheritdoc />

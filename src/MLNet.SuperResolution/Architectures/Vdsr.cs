@@ -10,7 +10,8 @@ namespace MLNet.SuperResolution.Architectures;
 /// The LR image is upscaled (MATLAB bicubic in the paper), then a chain of 3x3 convolutions with ReLUs predicts the
 /// residual that is added back: input conv C -> 64, (layers - 2) conv 64 -> 64, output conv 64 -> C.
 /// Keys follow twtygqyy/pytorch-vdsr vdsr.py (MIT): <c>input.weight</c>, <c>residual_layer.{i}.conv.weight</c>,
-/// <c>output.weight</c>, all without bias; 664,704 parameters for one channel and 20 layers.
+/// <c>output.weight</c>, all without bias; 664,704 parameters for one channel and 20 layers. Weights start as the
+/// reference initialises them (He normal by fan-out; biases, when enabled, PyTorch's default).
 /// </summary>
 internal sealed class Vdsr : PreUpsampledNetwork
 {
@@ -30,6 +31,7 @@ internal sealed class Vdsr : PreUpsampledNetwork
             .ToArray());
         output = Layers.Conv(options.NumFeat, channels, 3, options.Bias);
         RegisterComponents();
+        Initialization.HeNormalFanOut(this);
     }
 
     /// <inheritdoc />
