@@ -17,17 +17,9 @@ internal sealed class Edsr : MeanShiftedResidualNetwork
 {
     /// <summary>Builds EDSR (or the baseline) for <paramref name="scale"/> and <paramref name="channels"/> (1 = Y, 3 = RGB).</summary>
     public Edsr(EdsrFamilyOptions options, int scale, int channels)
-        : base(nameof(Edsr), scale, channels, options.NumFeat, options.RgbRange, Blocks(options))
+        : base(nameof(Edsr), scale, channels, options.NumFeat, options.RgbRange, options.NumBlock,
+            () => new ResidualBlock(options.NumFeat, options.ResScale))
     {
-    }
-
-    private static IEnumerable<nn.Module<Tensor, Tensor>> Blocks(EdsrFamilyOptions options)
-    {
-        if (options.NumBlock < 1)
-            throw new ArgumentOutOfRangeException(nameof(options), options.NumBlock, "EDSR needs at least one residual block.");
-        return Enumerable.Range(0, options.NumBlock)
-            .Select(_ => (nn.Module<Tensor, Tensor>)new ResidualBlock(options.NumFeat, options.ResScale))
-            .ToArray();
     }
 }
 
@@ -94,32 +86,27 @@ public sealed record EdsrBaselineOptions : EdsrFamilyOptions
     public static EdsrBaselineOptions Notes => new() { NumBlock = 8 };
 }
 
-internal sealed class EdsrDescriptor : SrNetworkDescriptor<EdsrOptions>
+/// <summary>What EDSR's two descriptors share: the paper, the reference, the scales, RGB, the one network class.</summary>
+internal abstract class EdsrFamilyDescriptor<TOptions> : SrNetworkDescriptor<TOptions>
+    where TOptions : EdsrFamilyOptions
+{
+    public override string Citation => "Lim, Son, Kim, Nah, Lee: Enhanced Deep Residual Networks for Single Image Super-Resolution, CVPRW 2017";
+    public override string Reference => "sanghyun-son/EDSR-PyTorch src/model/edsr.py, common.py (MIT)";
+    public override IReadOnlyList<int> Scales { get; } = [2, 3, 4];
+    public override SrChannels PaperChannels => SrChannels.Rgb;
+    protected override SrNetwork Create(TOptions options, int scale, int channels) => new Edsr(options, scale, channels);
+}
+
+internal sealed class EdsrDescriptor : EdsrFamilyDescriptor<EdsrOptions>
 {
     public override SrArchitecture Architecture => SrArchitecture.Edsr;
-    public override string Citation => EdsrCitation.Text;
-    public override string Reference => EdsrCitation.Reference;
-    public override IReadOnlyList<int> Scales { get; } = [2, 3, 4];
-    public override SrChannels PaperChannels => SrChannels.Rgb;
     protected override EdsrOptions Paper => EdsrOptions.Paper;
     protected override EdsrOptions Notes => EdsrOptions.Notes;
-    protected override SrNetwork Create(EdsrOptions options, int scale, int channels) => new Edsr(options, scale, channels);
 }
 
-internal sealed class EdsrBaselineDescriptor : SrNetworkDescriptor<EdsrBaselineOptions>
+internal sealed class EdsrBaselineDescriptor : EdsrFamilyDescriptor<EdsrBaselineOptions>
 {
     public override SrArchitecture Architecture => SrArchitecture.EdsrBaseline;
-    public override string Citation => EdsrCitation.Text;
-    public override string Reference => EdsrCitation.Reference;
-    public override IReadOnlyList<int> Scales { get; } = [2, 3, 4];
-    public override SrChannels PaperChannels => SrChannels.Rgb;
     protected override EdsrBaselineOptions Paper => EdsrBaselineOptions.Paper;
     protected override EdsrBaselineOptions Notes => EdsrBaselineOptions.Notes;
-    protected override SrNetwork Create(EdsrBaselineOptions options, int scale, int channels) => new Edsr(options, scale, channels);
-}
-
-internal static class EdsrCitation
-{
-    public const string Text = "Lim, Son, Kim, Nah, Lee: Enhanced Deep Residual Networks for Single Image Super-Resolution, CVPRW 2017";
-    public const string Reference = "sanghyun-son/EDSR-PyTorch src/model/edsr.py, common.py (MIT)";
 }

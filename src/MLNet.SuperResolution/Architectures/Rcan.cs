@@ -17,23 +17,10 @@ internal sealed class Rcan : MeanShiftedResidualNetwork
 {
     /// <summary>Builds RCAN for <paramref name="scale"/> and <paramref name="channels"/> (1 = Y, 3 = RGB).</summary>
     public Rcan(RcanOptions options, int scale, int channels)
-        : base(nameof(Rcan), scale, channels, options.NumFeat, options.RgbRange, Groups(options))
+        : base(nameof(Rcan), scale, channels, options.NumFeat, options.RgbRange, options.NumGroup,
+            () => new ResidualGroup(options.NumBlock,
+                () => new ResidualChannelAttentionBlock(options.NumFeat, options.Reduction, options.ResScale), options.NumFeat))
     {
-    }
-
-    private static IEnumerable<nn.Module<Tensor, Tensor>> Groups(RcanOptions options)
-    {
-        if (options.NumGroup < 1 || options.NumBlock < 1)
-            throw new ArgumentOutOfRangeException(nameof(options), "RCAN needs at least one group of at least one block.");
-        if (options.Reduction < 1 || options.NumFeat / options.Reduction < 1)
-            throw new ArgumentOutOfRangeException(nameof(options), options.Reduction, $"The reduction must leave at least one channel of {options.NumFeat}.");
-        return Enumerable.Range(0, options.NumGroup)
-            .Select(_ => (nn.Module<Tensor, Tensor>)new ResidualGroup(
-                Enumerable.Range(0, options.NumBlock)
-                    .Select(_ => (nn.Module<Tensor, Tensor>)new ResidualChannelAttentionBlock(options.NumFeat, options.Reduction, options.ResScale))
-                    .ToArray(),
-                options.NumFeat))
-            .ToArray();
     }
 }
 

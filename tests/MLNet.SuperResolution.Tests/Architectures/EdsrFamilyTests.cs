@@ -11,14 +11,7 @@ public class EdsrFamilyTests(ITestOutputHelper output)
 {
     private static readonly SrArchitecture[] Family = [SrArchitecture.EdsrBaseline, SrArchitecture.Edsr, SrArchitecture.Rcan];
 
-    public static TheoryData<SrArchitecture, int> FamilyScales()
-    {
-        var data = new TheoryData<SrArchitecture, int>();
-        foreach (var architecture in Family)
-        foreach (int scale in NetworkFactory.SupportedScales(architecture))
-            data.Add(architecture, scale);
-        return data;
-    }
+    public static TheoryData<SrArchitecture, int> FamilyScales() => FamilyChecks.Scales(Family);
 
     // Counts for RGB from the layer shapes of sanghyun-son/EDSR-PyTorch edsr.py / rcan.py / common.py (3x3 convs
     // with biases; a conv a -> b costs 9ab + b; the MeanShifts are fixed and not counted). Upsampler: x2 one conv
@@ -45,13 +38,7 @@ public class EdsrFamilyTests(ITestOutputHelper output)
     [InlineData(SrArchitecture.Rcan, 3, 15_629_283L, 15_629_283L)]
     [InlineData(SrArchitecture.Rcan, 4, 15_592_355L, 15_600_000L)]
     public void PaperPreset_TrainableParameters_MatchReference(SrArchitecture architecture, int scale, long computed, long reference)
-    {
-        using var network = NetworkFactory.Create(architecture, scale, 3);
-        long ours = network.TrainableParameterCount;
-        output.WriteLine($"{architecture} x{scale}: ours {ours:N0}, reference {reference:N0} ({100.0 * (ours - reference) / reference:+0.000;-0.000}%)");
-        Assert.Equal(computed, ours);
-        Assert.True(Math.Abs(ours - reference) <= 0.01 * reference);
-    }
+        => FamilyChecks.PaperParameterCount(output, architecture, scale, 3, computed, reference);
 
     [Theory]
     [InlineData(2, new[] { "0" })]
@@ -117,23 +104,20 @@ public class EdsrFamilyTests(ITestOutputHelper output)
         Assert.Equal(EdsrOptions.Notes, NetworkFactory.DeserializeOptions(SrArchitecture.Edsr, json));
     }
 
+    [Fact]
+    public void InvalidOptions_AreRejected()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Edsr(EdsrBaselineOptions.Notes with { NumBlock = 0 }, 2, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Edsr(EdsrOptions.Notes with { RgbRange = 0 }, 2, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Rcan(RcanOptions.Notes with { NumGroup = 0 }, 2, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Rcan(RcanOptions.Notes with { Reduction = 128 }, 2, 3));
+        Assert.Throws<ArgumentException>(() => new Rcan(RcanOptions.Notes, 5, 3));
+    }
+
     [Theory]
     [MemberData(nameof(FamilyScales))]
     public void NotesPreset_Forward_UpscalesShape(SrArchitecture architecture, int scale)
-    {
-        using var scope = NewDisposeScope();
-        random.manual_seed(3);
-        foreach (int channels in new[] { 1, 3 })
-        {
-            var options = NetworkFactory.Describe(architecture).Options(SrPreset.Notes);
-            using var network = NetworkFactory.Create(architecture, scale, channels, options);
-            network.eval();
-            using var _ = no_grad();
-            var result = network.forward(rand(2, channels, 6, 7));
-            Assert.Equal(new long[] { 2, channels, 6 * scale, 7 * scale }, result.shape);
-            Assert.True(result.isfinite().all().item<bool>());
-        }
-    }
+        => FamilyChecks.NotesForwardShapes(architecture, scale, 6, 7, seed: 3);
 
     [Theory]
     [InlineData(SrArchitecture.EdsrBaseline, 3)]

@@ -24,8 +24,11 @@ internal abstract class MeanShiftedResidualNetwork : SrNetwork
     private readonly MeanShift add_mean;
     private readonly double _rgbRange;
 
-    /// <summary>Builds the network around the body's <paramref name="blocks"/>, which map F features to F.</summary>
-    protected MeanShiftedResidualNetwork(string name, int scale, int channels, int numFeat, double rgbRange, IEnumerable<nn.Module<Tensor, Tensor>> blocks)
+    /// <summary>
+    /// Builds the network around a body of <paramref name="numBlock"/> blocks made by <paramref name="block"/>, each
+    /// mapping <paramref name="numFeat"/> features to as many.
+    /// </summary>
+    protected MeanShiftedResidualNetwork(string name, int scale, int channels, int numFeat, double rgbRange, int numBlock, Func<nn.Module<Tensor, Tensor>> block)
         : base(name, scale, channels)
     {
         if (numFeat < 1)
@@ -35,7 +38,7 @@ internal abstract class MeanShiftedResidualNetwork : SrNetwork
         _rgbRange = rgbRange;
         sub_mean = new MeanShift(channels, rgbRange, -1);
         head = nn.Sequential(Layers.Conv(channels, numFeat, 3));
-        body = ResidualGroup.Trunk(blocks, numFeat);
+        body = ResidualGroup.Trunk(numBlock, block, numFeat);
         tail = nn.Sequential(Upsampler.Create(scale, numFeat), Layers.Conv(numFeat, channels, 3));
         add_mean = new MeanShift(channels, rgbRange, 1);
 

@@ -17,15 +17,22 @@ internal sealed class ResidualGroup : nn.Module<Tensor, Tensor>
 {
     private readonly Sequential body;
 
-    public ResidualGroup(IEnumerable<nn.Module<Tensor, Tensor>> blocks, long numFeat) : base(nameof(ResidualGroup))
+    public ResidualGroup(int numBlock, Func<nn.Module<Tensor, Tensor>> block, long numFeat) : base(nameof(ResidualGroup))
     {
-        body = Trunk(blocks, numFeat);
+        body = Trunk(numBlock, block, numFeat);
         RegisterComponents();
     }
 
-    /// <summary>The blocks followed by a 3x3 convolution <paramref name="numFeat"/> -> <paramref name="numFeat"/>, without the skip.</summary>
-    public static Sequential Trunk(IEnumerable<nn.Module<Tensor, Tensor>> blocks, long numFeat)
-        => nn.Sequential(blocks.Append(Layers.Conv(numFeat, numFeat, 3)));
+    /// <summary>
+    /// <paramref name="numBlock"/> blocks made by <paramref name="block"/>, followed by a 3x3 convolution
+    /// <paramref name="numFeat"/> -> <paramref name="numFeat"/>, without the skip.
+    /// </summary>
+    public static Sequential Trunk(int numBlock, Func<nn.Module<Tensor, Tensor>> block, long numFeat)
+    {
+        if (numBlock < 1)
+            throw new ArgumentOutOfRangeException(nameof(numBlock), numBlock, "A residual trunk needs at least one block.");
+        return nn.Sequential(Enumerable.Range(0, numBlock).Select(_ => block()).Append(Layers.Conv(numFeat, numFeat, 3)).ToArray());
+    }
 
     public override Tensor forward(Tensor input)
     {
