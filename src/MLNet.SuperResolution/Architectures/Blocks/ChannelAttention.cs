@@ -16,6 +16,8 @@ internal sealed class ChannelAttention : nn.Module<Tensor, Tensor>
 
     public ChannelAttention(long channels, long reduction = 16) : base(nameof(ChannelAttention))
     {
+        if (reduction < 1 || channels / reduction < 1)
+            throw new ArgumentOutOfRangeException(nameof(reduction), reduction, $"The reduction must leave at least one of the {channels} channels.");
         avg_pool = nn.AdaptiveAvgPool2d(1);
         conv_du = nn.Sequential(
             Layers.Conv(channels, channels / reduction, 1),
