@@ -29,7 +29,7 @@ public class DenseFamilyTests(ITestOutputHelper output)
     //   UPNet x2: 64*256*9+256 = 147,712, then 64*3*9+3 = 1,731 -> 22,123,395;
     //   UPNet x3: 64*576*9+576 = 332,352 + 1,731 -> 22,308,035;
     //   UPNet x4: 2 * 147,712 + 1,731 -> 22,271,107.
-    //   The paper's 'about 22M' (EDSR-PyTorch's 22.1M at x2); all three are within 1% of 22.1M.
+    //   The ≈22.1M usually quoted for RDN (x2): all three scales are within 1% of it.
     // SRDenseNet_All (yjn870/SRDenseNet-pytorch models.py: B8 L8 g16, Y):
     //   conv 1*128*9+128 = 1,280;
     //   dense block b (0..7): first layer 128(b+1)*16*9+16, then layers l = 1..7 of 16l*16*9+16 (= 64,624 together);
