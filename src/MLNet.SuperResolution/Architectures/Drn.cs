@@ -1,5 +1,4 @@
 using MLNet.SuperResolution.Architectures.Blocks;
-using MLNet.SuperResolution.Imaging;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -25,7 +24,7 @@ namespace MLNet.SuperResolution.Architectures;
 /// The reference's MeanShift layers are meant to be fixed but are trainable there (it sets <c>requires_grad</c> on
 /// the module, not its parameters: 24 parameters the reference counts); ours are fixed.
 /// </remarks>
-internal sealed class Drn : SrNetwork
+internal sealed class Drn : PyramidNetwork
 {
     private readonly MeanShift sub_mean;
     private readonly nn.Module<Tensor, Tensor> head;
@@ -41,7 +40,7 @@ internal sealed class Drn : SrNetwork
     /// <summary>Builds DRN for <paramref name="scale"/> (4 or 8) and <paramref name="channels"/> (1 = Y, 3 = RGB).</summary>
     public Drn(DrnOptions options, int scale, int channels) : base(nameof(Drn), scale, channels)
     {
-        int phases = Phases(scale);
+        int phases = Steps;
         int n = options.Features(scale);
         int blocks = options.Blocks(scale);
         if (n < 1 || blocks < 0)
@@ -78,21 +77,6 @@ internal sealed class Drn : SrNetwork
         RegisterComponents();
     }
 
-    /// <summary>The number of x2 steps for <paramref name="scale"/> (log2), 2 or 3.</summary>
-    private static int Phases(int scale) => scale switch
-    {
-        4 => 2,
-        8 => 3,
-        _ => throw new ArgumentOutOfRangeException(nameof(scale), scale, "DRN upscales by 4 or 8."),
-    };
-
-    /// <inheritdoc />
-    public override Tensor forward(Tensor input)
-    {
-        using var scope = NewDisposeScope();
-        return Outputs(input)[^1].MoveToOuterDisposeScope();
-    }
-
     /// <summary>
     /// The primal loss at every output size plus <see cref="DrnOptions.DualWeight"/> times the dual loss, as the
     /// reference trainer computes them (targets: the LR input, the HR image MATLAB-bicubic-downscaled, the HR image).
@@ -103,7 +87,7 @@ internal sealed class Drn : SrNetwork
         var outputs = Outputs(lowRes);
         int last = outputs.Count - 1;
         var targets = Enumerable.Range(0, outputs.Count)
-            .Select(k => k == 0 ? lowRes : k == last ? highRes : TorchBicubic.Downscale(highRes, 1 << (last - k)))
+            .Select(k => k == 0 ? lowRes : Target(highRes, last - k))
             .ToArray();
         var primal = criterion(outputs[0], targets[0]);
         for (int k = 1; k <= last; k++)
@@ -119,7 +103,7 @@ internal sealed class Drn : SrNetwork
     }
 
     /// <summary>The images at every size, LR first, xScale last (tensors in the caller's dispose scope).</summary>
-    private List<Tensor> Outputs(Tensor input)
+    protected override List<Tensor> Outputs(Tensor input)
     {
         // PyTorch's bicubic (a = -0.75), as the reference's nn.Upsample: imported weights were trained on it.
         var x = nn.functional.interpolate(input.mul(_rgbRange), scale_factor: [Scale, Scale], mode: InterpolationMode.Bicubic, align_corners: false);
