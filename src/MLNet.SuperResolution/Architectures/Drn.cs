@@ -43,8 +43,9 @@ internal sealed class Drn : PyramidNetwork
         int phases = Steps;
         int n = options.Features(scale);
         int blocks = options.Blocks(scale);
-        if (n < 1 || blocks < 0)
-            throw new ArgumentOutOfRangeException(nameof(options), "DRN needs positive features and non-negative blocks.");
+        if (n < 4 || blocks < 0)
+            throw new ArgumentOutOfRangeException(nameof(options),
+                "DRN needs NumFeat >= 4 (its narrowest RCABs, 4 x NumFeat wide, reduce by 16 in channel attention) and NumBlock >= 0.");
         _rgbRange = options.RgbRange;
         _dualWeight = options.DualWeight;
         double slope = options.NegativeSlope;
@@ -159,7 +160,7 @@ public sealed record DrnOptions : SrNetworkOptions
     /// <summary>Whether the defaults are DRN-L's (x4: 20 features, 40 blocks; x8: 10, 36) rather than DRN-S's (x4: 16, 30; x8: 8, 30).</summary>
     public bool Large { get; init; }
 
-    /// <summary>Base features (the reference's n_feats; the network's widths are multiples of it). Null: the template's for the scale.</summary>
+    /// <summary>Base features (the reference's n_feats; the network's widths are multiples of it). At least 4. Null: the template's for the scale.</summary>
     public int? NumFeat { get; init; }
 
     /// <summary>RCABs per up block (the reference's n_blocks). Null: the template's for the scale; the notes 15.</summary>
