@@ -1,5 +1,4 @@
 using MLNet.SuperResolution.Architectures.Blocks;
-using MLNet.SuperResolution.Imaging;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -24,7 +23,7 @@ namespace MLNet.SuperResolution.Architectures;
 /// bilinear upsampling (per channel); the other layers keep TorchSharp's default initialisation (the reference draws
 /// convolutions from N(0, 2/(9*64)) and sets the feature transposed convolutions to bilinear kernels too).
 /// </remarks>
-internal sealed class LapSrn : SrNetwork
+internal sealed class LapSrn : PyramidNetwork
 {
     private readonly nn.Module<Tensor, Tensor> conv_input;
 
@@ -35,7 +34,7 @@ internal sealed class LapSrn : SrNetwork
     /// <summary>Builds LapSRN for <paramref name="scale"/> (2, 4 or 8) and <paramref name="channels"/> (1 = Y, 3 = RGB).</summary>
     public LapSrn(LapSrnOptions options, int scale, int channels) : base(nameof(LapSrn), scale, channels)
     {
-        int levels = Levels(scale);
+        int levels = Steps;
         int f = options.NumFeat;
         conv_input = Layers.Conv(channels, f, 3, bias: false);
         for (int k = 1; k <= levels; k++)
@@ -56,33 +55,15 @@ internal sealed class LapSrn : SrNetwork
         RegisterComponents();
     }
 
-    /// <summary>The number of x2 levels for <paramref name="scale"/> (log2).</summary>
-    private static int Levels(int scale) => scale switch
-    {
-        2 => 1,
-        4 => 2,
-        8 => 3,
-        _ => throw new ArgumentOutOfRangeException(nameof(scale), scale, "LapSRN upscales by 2, 4 or 8."),
-    };
-
-    /// <inheritdoc />
-    public override Tensor forward(Tensor input)
-    {
-        using var scope = NewDisposeScope();
-        return Pyramid(input)[^1].MoveToOuterDisposeScope();
-    }
-
     /// <summary>The sum over levels of <paramref name="criterion"/>(level output, HR bicubic-downscaled to that level).</summary>
     public override Tensor TrainingLoss(Tensor lowRes, Tensor highRes, Func<Tensor, Tensor, Tensor> criterion)
     {
         using var scope = NewDisposeScope();
-        var outputs = Pyramid(lowRes);
+        var outputs = Outputs(lowRes);
         Tensor? loss = null;
         for (int level = 0; level < outputs.Count; level++)
         {
-            int factor = 1 << (outputs.Count - 1 - level);
-            var target = factor == 1 ? highRes : TorchBicubic.Downscale(highRes, factor);
-            var term = criterion(outputs[level], target);
+            var term = criterion(outputs[level], Target(highRes, outputs.Count - 1 - level));
             loss = loss is null ? term : loss + term;
         }
 
@@ -90,7 +71,7 @@ internal sealed class LapSrn : SrNetwork
     }
 
     /// <summary>The images of every level, x2 first (tensors in the caller's dispose scope).</summary>
-    private List<Tensor> Pyramid(Tensor input)
+    protected override List<Tensor> Outputs(Tensor input)
     {
         var outputs = new List<Tensor>();
         var features = nn.functional.leaky_relu(conv_input.forward(input), 0.2);
