@@ -21,22 +21,25 @@ internal static class SharedData
         return path;
     }
 
+    /// <summary>The repository root (the folder holding MLNet.SuperResolution.sln), found from the test binaries.</summary>
+    public static string RepositoryRoot => RepoRoot.Value;
+
+    private static readonly Lazy<string> RepoRoot = new(() =>
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "MLNet.SuperResolution.sln")))
+                return dir.FullName;
+        throw new InvalidOperationException($"MLNet.SuperResolution.sln not found above {AppContext.BaseDirectory}.");
+    });
+
     private static string? Find()
     {
         string? env = Environment.GetEnvironmentVariable("MLNET_SR_SHARED");
         if (!string.IsNullOrEmpty(env) && System.IO.Directory.Exists(env))
             return Path.GetFullPath(env);
 
-        // Walk up from the test binaries to the repository root, whose sibling is shared/.
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "MLNet.SuperResolution.sln")))
-            {
-                string candidate = Path.Combine(dir.FullName, "..", "shared");
-                return System.IO.Directory.Exists(Path.Combine(candidate, "data")) ? Path.GetFullPath(candidate) : null;
-            }
-        }
-
-        return null;
+        // The repository root's sibling is shared/.
+        string candidate = Path.Combine(RepositoryRoot, "..", "shared");
+        return System.IO.Directory.Exists(Path.Combine(candidate, "data")) ? Path.GetFullPath(candidate) : null;
     }
 }

@@ -36,7 +36,7 @@ public class DenseFamilyTests(ITestOutputHelper output)
     //   summed 18,432*(1+...+8) + 8*(16 + 64,624) = 663,552 + 517,120 = 1,180,672;
     //   bottleneck 1x1 1152*256+256 = 295,168; deconv 3x3 256*256*9+256 = 590,080 each; reconstruction 256*9+1 = 2,305.
     //   x4 (two deconvs, the paper and reference): 2,659,585. x2 and x3 (one deconv, ours): 2,069,505.
-    //   The ~2.0M quoted for SRDenseNet is not reproduced by the reference wiring at x4 (+33%); see docs/models/SrDenseNet.md.
+    //   The ~2.0M quoted for SRDenseNet is not reproduced by the reference wiring at x4 (+33%); see docs/models.md (SrDenseNet).
     [Theory]
     [InlineData(SrArchitecture.Rdn, 2, 22_123_395L)]
     [InlineData(SrArchitecture.Rdn, 3, 22_308_035L)]
