@@ -8,7 +8,8 @@ using static TorchSharp.torch;
 namespace MLNet.SuperResolution.Tests.Architectures;
 
 /// <summary>
-/// Every registered network x every scale x both presets (Paper where it is small enough to be cheap here):
+/// Every registered network x every scale x both presets (Paper where it is small enough to be cheap here; the
+/// float32-vs-float64 forward guard runs every Paper preset, EDSR's 43M parameters included):
 /// forward shape and finite values; float32 forward equals float64 forward of the same weights (the guard against
 /// oneDNN kernels that compute wrong float32 results for some layer shapes on these CPUs); float32 gradients equal
 /// float64 gradients; three training steps on a fixed batch lower the loss; ML.NET save/load gives identical output.
@@ -17,7 +18,7 @@ namespace MLNet.SuperResolution.Tests.Architectures;
 [Collection(TorchRngCollection.Name)]
 public sealed class ZooTests(ITestOutputHelper output)
 {
-    /// <summary>Paper presets above this many parameters are only counted (sr models), not run here.</summary>
+    /// <summary>Paper presets above this many parameters are only run by the forward-precision guard here.</summary>
     private const long CheapParameterLimit = 2_000_000;
 
     private static readonly Lazy<HashSet<SrArchitecture>> CheapPaper = new(() => SrModelZoo.Models
@@ -35,6 +36,17 @@ public sealed class ZooTests(ITestOutputHelper output)
                     data.Add(model.Architecture, scale, SrPreset.Paper);
             }
 
+        return data;
+    }
+
+    /// <summary>Every architecture x scale x both presets, the largest included (for the forward-precision guard).</summary>
+    public static TheoryData<SrArchitecture, int, SrPreset> AllConfigurations()
+    {
+        var data = new TheoryData<SrArchitecture, int, SrPreset>();
+        foreach (var model in SrModelZoo.Models)
+            foreach (int scale in model.Scales)
+                foreach (var preset in Enum.GetValues<SrPreset>())
+                    data.Add(model.Architecture, scale, preset);
         return data;
     }
 
@@ -72,7 +84,7 @@ public sealed class ZooTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Configurations))]
+    [MemberData(nameof(AllConfigurations))]
     public void Float32ForwardEqualsFloat64Forward(SrArchitecture architecture, int scale, SrPreset preset)
     {
         using var scope = NewDisposeScope();
@@ -86,6 +98,26 @@ public sealed class ZooTests(ITestOutputHelper output)
         double error = RelativeError(single, exact);
         output.WriteLine($"{architecture} x{scale} {preset}: relative max error {error:E2}");
         Assert.True(error < 1e-4, $"{architecture} x{scale} {preset}: float32 forward differs from float64 by {error:E2} (relative)");
+    }
+
+    /// <summary>DRN-L is a second paper configuration outside the presets: 20 features (x4) and 10 (x8), widths the
+    /// oneDNN input-channel workaround pads.</summary>
+    [Theory]
+    [InlineData(4)]
+    [InlineData(8)]
+    public void Float32ForwardEqualsFloat64Forward_DrnLarge(int scale)
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(1);
+        using var network = NetworkFactory.Create(SrArchitecture.Drn, scale, 3, DrnOptions.PaperLarge);
+        network.eval();
+        using var noGrad = no_grad();
+        var input = rand(2, 3, 8, 10);
+        var single = network.forward(input);
+        network.to(float64);
+        double error = RelativeError(single, network.forward(input.to(float64)));
+        output.WriteLine($"Drn (large) x{scale}: relative max error {error:E2}");
+        Assert.True(error < 1e-4, $"DRN-L x{scale}: float32 forward differs from float64 by {error:E2} (relative)");
     }
 
     /// <summary>
