@@ -9,5 +9,8 @@ app.Configure(config =>
         .WithDescription("List every network: presets, scales, parameter counts, channels, paper and reference implementation.")
         .WithExample("models")
         .WithExample("models", "--json");
+    config.AddCommand<ImportCommand>("import")
+        .WithDescription("Turn a PyTorch state_dict (.pth or .safetensors) into an ML.NET model zip (mismatched keys and shapes are listed).")
+        .WithExample("import", "--arch", "Fsrcnn", "--scale", "3", "--weights", "fsrcnn_x3.pth", "-o", "fsrcnn-x3.zip");
 });
 return app.Run(args);

@@ -7,8 +7,9 @@ using static TorchSharp.torch;
 namespace MLNet.SuperResolution.Weights;
 
 /// <summary>
-/// Imports PyTorch state_dicts (the zip files <c>torch.save(model.state_dict(), path)</c> writes), reading them with
-/// TorchSharp.PyBridge's <c>PyTorchUnpickler.UnpickleStateDict</c> and checking every key and shape before copying.
+/// Imports PyTorch state_dicts: the zip files <c>torch.save(model.state_dict(), path)</c> writes (read with
+/// TorchSharp.PyBridge's <c>PyTorchUnpickler.UnpickleStateDict</c>) and safetensors files (<c>Safetensors.LoadStateDict</c>),
+/// told apart by their content, not their extension; every key and shape is checked before anything is copied.
 /// </summary>
 internal static class PyTorchWeights
 {
@@ -68,17 +69,25 @@ internal static class PyTorchWeights
         }
     }
 
-    /// <summary>Reads a torch.save zip state_dict into key -> tensor, with clear errors for anything else.</summary>
+    /// <summary>Largest safetensors JSON header accepted (the format's own limit is 100 MB).</summary>
+    private const long MaxSafetensorsHeaderBytes = 100_000_000;
+
+    /// <summary>Reads a torch.save zip or safetensors state_dict into key -> tensor, with clear errors for anything else.</summary>
     private static Dictionary<string, Tensor> ReadStateDict(string path)
     {
         using var stream = File.OpenRead(path);
-        Span<byte> signature = stackalloc byte[4];
-        if (stream.ReadAtLeast(signature, 4, throwOnEndOfStream: false) < 4
-            || signature[0] != 0x50 || signature[1] != 0x4B || signature[2] != 0x03 || signature[3] != 0x04)
+        Span<byte> start = stackalloc byte[9];
+        int read = stream.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
+        bool zip = read >= 4 && start[0] == 0x50 && start[1] == 0x4B && start[2] == 0x03 && start[3] == 0x04;
+        if (!zip)
         {
+            // safetensors: an 8-byte little-endian header length, then the JSON header.
+            long headerLength = read == 9 ? BitConverter.ToInt64(start[..8]) : -1;
+            if (read == 9 && start[8] == (byte)'{' && headerLength > 1 && headerLength <= Math.Min(MaxSafetensorsHeaderBytes, stream.Length - 8))
+                return ReadSafetensors(stream, path);
             throw new InvalidDataException(
-                $"'{path}' is not a PyTorch state_dict in the zip format that torch.save writes (PyTorch >= 1.6). " +
-                "Re-save it in Python with torch.save(model.state_dict(), path).");
+                $"'{path}' is neither a PyTorch state_dict in the zip format that torch.save writes (PyTorch >= 1.6) nor a " +
+                "safetensors file. Re-save it in Python with torch.save(model.state_dict(), path) or safetensors.torch.save_file.");
         }
 
         stream.Seek(0, SeekOrigin.Begin);
@@ -115,6 +124,19 @@ internal static class PyTorchWeights
         }
 
         return result;
+    }
+
+    private static Dictionary<string, Tensor> ReadSafetensors(Stream stream, string path)
+    {
+        stream.Seek(0, SeekOrigin.Begin);
+        try
+        {
+            return new Dictionary<string, Tensor>(Safetensors.LoadStateDict(stream, leaveOpen: true), StringComparer.Ordinal);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"Could not read '{path}' as a safetensors state_dict ({e.GetType().Name}: {e.Message}).", e);
+        }
     }
 
     private static string Shape(Tensor t) => $"[{string.Join(",", t.shape)}]";

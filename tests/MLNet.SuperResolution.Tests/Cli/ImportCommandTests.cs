@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using MLNet.SuperResolution.Architectures;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace MLNet.SuperResolution.Tests.Cli;
+
+/// <summary>
+/// <c>sr import</c>, run as users run it (a child process of the built tool): a state_dict (.pth or .safetensors)
+/// becomes a model zip that a plain <c>mlContext.Model.Load</c> runs with the output of
+/// <c>ApplySuperResolutionModel</c> on the same weights; bad input exits non-zero with a message naming the problem.
+/// </summary>
+[Collection(Architectures.TorchRngCollection.Name)]
+public sealed class ImportCommandTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly TestImages _images = new();
+
+    public void Dispose() => _images.Dispose();
+
+    private (int ExitCode, string Stdout, string Stderr) Sr(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sr.dll"));
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        start.Environment["COLUMNS"] = "400"; // no wrapping of long messages
+        using var process = Process.Start(start)!;
+        var stderrTask = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        string stderr = stderrTask.Result;
+        process.WaitForExit();
+        output.WriteLine($"sr {string.Join(' ', arguments)} -> {process.ExitCode}\n{stdout}{stderr}");
+        return (process.ExitCode, stdout, stderr);
+    }
+
+    /// <summary>Espcn (Notes preset, RGB, x2) with seeded random weights saved both ways.</summary>
+    private (string Pth, string Safetensors) WriteEspcnWeights()
+    {
+        random.manual_seed(11);
+        using var network = NetworkFactory.Create(SrArchitecture.Espcn, 2, 3, SrModelZoo.Get(SrArchitecture.Espcn).Options(SrPreset.Notes));
+        string pth = Path.Combine(_images.Directory, "espcn.pth"), safetensors = Path.Combine(_images.Directory, "espcn.safetensors");
+        network.save_py(pth);
+        network.save_safetensors(safetensors);
+        return (pth, safetensors);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Import_WritesAModelThatLoadsAndMatchesApplySuperResolutionModel(bool safetensors)
+    {
+        var (pth, st) = WriteEspcnWeights();
+        string weights = safetensors ? st : pth;
+        string zip = Path.Combine(_images.Directory, "out", "espcn-x2.zip");
+        var (code, stdout, _) = Sr("import", "--arch", "espcn", "--scale", "2", "--preset", "notes", "--weights", weights, "-o", zip);
+        Assert.Equal(0, code);
+        Assert.Contains("Imported Espcn x2 (Rgb, Notes", stdout);
+        Assert.True(File.Exists(zip));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(zip)!, "*.tmp"));
+
+        var ml = new MLContext(seed: 1);
+        var data = TestImages.Paths(ml, new[] { _images.Crop("coffee.png", 20, 16, 200, 150) });
+        var lowRes = ml.Transforms.LoadImages("LowRes", null, "Path").Fit(data).Transform(data);
+        var loaded = Assert.IsType<SuperResolutionTransformer>(ml.Model.Load(zip, out _));
+        Assert.Equal(("LowRes", "SuperRes", SrArchitecture.Espcn, 2), (loaded.InputColumnName, loaded.OutputColumnName, loaded.Architecture, loaded.Scale));
+        using var direct = ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", SrArchitecture.Espcn, 2, pth,
+            SrChannels.Rgb, preset: SrPreset.Notes).Fit(lowRes);
+        var expected = TestImages.ReadImages(direct.Transform(lowRes), "SuperRes")[0];
+        var actual = TestImages.ReadImages(loaded.Transform(lowRes), "SuperRes")[0];
+        Assert.Equal((40, 32), (actual.Width, actual.Height));
+        Assert.Equal(expected.Planes, actual.Planes);
+        loaded.Dispose();
+    }
+
+    [Fact]
+    public void Import_WeightsOfAnotherNetwork_ExitsOneListingTheMismatch_AndWritesNothing()
+    {
+        var (pth, _) = WriteEspcnWeights();
+        string zip = Path.Combine(_images.Directory, "vdsr.zip");
+        var (code, _, stderr) = Sr("import", "--arch", "Vdsr", "--scale", "2", "--weights", pth, "-o", zip);
+        Assert.Equal(1, code);
+        Assert.Contains("does not match the Vdsr network", stderr);
+        Assert.Contains("missing: input.weight", stderr);
+        Assert.Contains("unexpected: first_part.0.bias", stderr);
+        Assert.False(File.Exists(zip));
+        Assert.Empty(Directory.GetFiles(_images.Directory, "*.tmp"));
+    }
+
+    [Fact]
+    public void Import_WrongShapes_ListsTheShapes()
+    {
+        var (pth, _) = WriteEspcnWeights(); // RGB weights, loaded as Y
+        var (code, _, stderr) = Sr("import", "--arch", "Espcn", "--scale", "2", "--preset", "notes", "--channels", "y",
+            "--weights", pth, "-o", Path.Combine(_images.Directory, "y.zip"));
+        Assert.Equal(1, code);
+        Assert.Contains("shape: first_part.0.weight file [64,3,5,5] vs network [64,1,5,5]", stderr);
+    }
+
+    [Theory]
+    [InlineData("Nope", "2", "Unknown architecture 'Nope'; one of: Bicubic, Srcnn")]
+    [InlineData("Fsrcnn", "8", "Fsrcnn does not support scale 8; supported: 2, 3, 4.")]
+    [InlineData("Bicubic", "2", "Bicubic has no weights to import.")]
+    public void Import_InvalidArguments_ExitNonZeroWithAReason(string architecture, string scale, string message)
+    {
+        var (pth, _) = WriteEspcnWeights();
+        var (code, stdout, stderr) = Sr("import", "--arch", architecture, "--scale", scale, "--weights", pth, "-o", Path.Combine(_images.Directory, "x.zip"));
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, stdout + stderr);
+    }
+
+    [Fact]
+    public void Import_MissingWeightsFile_IsNamed()
+    {
+        string missing = Path.Combine(_images.Directory, "nowhere.pth");
+        var (code, stdout, stderr) = Sr("import", "--arch", "Fsrcnn", "--scale", "2", "--weights", missing, "-o", Path.Combine(_images.Directory, "x.zip"));
+        Assert.NotEqual(0, code);
+        Assert.Contains($"Weights file not found: {missing}", stdout + stderr);
+    }
+
+    [Fact]
+    public void Import_NotAStateDict_SaysWhichFormatsAreRead()
+    {
+        string text = _images.Write("notes.pth", "not weights"u8.ToArray());
+        var (code, _, stderr) = Sr("import", "--arch", "Fsrcnn", "--scale", "2", "--weights", text, "-o", Path.Combine(_images.Directory, "x.zip"));
+        Assert.Equal(1, code);
+        Assert.Contains("neither a PyTorch state_dict in the zip format", stderr);
+        Assert.Contains("safetensors", stderr);
+    }
+}
