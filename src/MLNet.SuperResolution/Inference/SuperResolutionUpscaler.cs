@@ -1,0 +1,142 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.SuperResolution.Imaging;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace MLNet.SuperResolution;
+
+/// <summary>
+/// Upscales images outside ML.NET pipelines: files, streams, <see cref="MLImage"/>s and ImageSharp images, with the
+/// network of a fitted <see cref="SuperResolutionTransformer"/> or of a saved model zip. Thread-safe: concurrent calls
+/// on one instance give the same results as sequential ones; each call disposes its tensors.
+/// </summary>
+/// <remarks>
+/// Files are read with ImageSharp: the dimensions are checked against <see cref="MaxInputPixels"/> before decoding,
+/// EXIF orientation is applied, 16-bit images are processed at 8 bits, and the output keeps the input's mode
+/// (grayscale stays grayscale; alpha is upscaled with bicubic and kept where the output format holds it).
+/// </remarks>
+/// <example>
+/// <code>
+/// using var upscaler = SuperResolutionUpscaler.FromModelFile("espcn-x2.zip");
+/// upscaler.UpscaleFile("photo.jpg", "photo-x2.png");
+/// </code>
+/// </example>
+public sealed class SuperResolutionUpscaler : IDisposable
+{
+    private readonly SuperResolutionTransformer _transformer;
+    private readonly IReadOnlyList<IDisposable> _owned;
+    private long _maxInputPixels = ImageFiles.DefaultMaxPixels;
+    private int _jpegQuality = 95;
+    private int _disposed;
+
+    private SuperResolutionUpscaler(SuperResolutionTransformer transformer, IReadOnlyList<IDisposable> owned)
+    {
+        _transformer = transformer;
+        _owned = owned;
+    }
+
+    /// <summary>Uses the network of a fitted transformer; the transformer stays the caller's to dispose (after this upscaler's last call).</summary>
+    /// <param name="transformer">A transformer from <c>SuperResolution(...)</c>, <c>ApplySuperResolutionModel</c> or a loaded model.</param>
+    public static SuperResolutionUpscaler FromTransformer(SuperResolutionTransformer transformer)
+        => new(transformer ?? throw new ArgumentNullException(nameof(transformer)), []);
+
+    /// <summary>
+    /// Loads a model zip saved with <c>mlContext.Model.Save</c> (a whole pipeline or the transformer alone; its last
+    /// super-resolution step is used) or written by <c>sr import</c>. The upscaler owns what it loaded.
+    /// </summary>
+    /// <param name="modelPath">The model zip.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The model holds no super-resolution transform.</exception>
+    public static SuperResolutionUpscaler FromModelFile(string modelPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        if (!File.Exists(modelPath))
+            throw new FileNotFoundException($"Model file not found: {modelPath}", modelPath);
+        var model = new MLContext().Model.Load(modelPath, out _);
+        var steps = model is IEnumerable<ITransformer> chain ? chain.ToList() : [model];
+        var owned = steps.OfType<IDisposable>().ToList();
+        var transformer = steps.OfType<SuperResolutionTransformer>().LastOrDefault();
+        if (transformer is null)
+        {
+            owned.ForEach(d => d.Dispose());
+            throw new InvalidDataException(
+                $"'{modelPath}' holds no super-resolution transform (its steps: {string.Join(", ", steps.Select(s => s.GetType().Name))}). " +
+                "Save a pipeline that ends with SuperResolution(...) or ApplySuperResolutionModel, or use `sr import`.");
+        }
+
+        return new SuperResolutionUpscaler(transformer, owned);
+    }
+
+    /// <summary>The upscaling factor.</summary>
+    public int Scale => _transformer.Scale;
+
+    /// <summary>The network.</summary>
+    public SrArchitecture Architecture => _transformer.Architecture;
+
+    /// <summary>Whether the network sees RGB or the Y channel.</summary>
+    public SrChannels Channels => _transformer.Channels;
+
+    /// <summary>Largest input, in pixels, read from a file or stream; checked from the header before decoding. Default 100 megapixels.</summary>
+    public long MaxInputPixels
+    {
+        get => _maxInputPixels;
+        set => _maxInputPixels = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The pixel limit must be positive.");
+    }
+
+    /// <summary>Quality of JPEG output, 1..100. Default 95.</summary>
+    public int JpegQuality
+    {
+        get => _jpegQuality;
+        set => _jpegQuality = value is >= 1 and <= 100 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "JPEG quality is 1..100.");
+    }
+
+    /// <summary>Upscales an <see cref="MLImage"/> (BGRA32 or RGBA32) into a new BGRA32 one, alpha kept.</summary>
+    public MLImage Upscale(MLImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return Run(RgbImage.FromMLImage(image)).ToMLImage();
+    }
+
+    /// <summary>Upscales an ImageSharp image into a new one, alpha kept (fully opaque input gives opaque output).</summary>
+    public Image<Rgba32> Upscale(Image<Rgba32> image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var rgb = ImageFiles.FromImageSharp(image, keepAlpha: true);
+        if (rgb.Alpha is { } alpha && Array.TrueForAll(alpha, a => a == 255))
+            rgb = new RgbImage(rgb.Width, rgb.Height, rgb.Planes);
+        return ImageFiles.ToImageSharp(Run(rgb));
+    }
+
+    /// <summary>Reads an image file, upscales it, and writes <paramref name="outputPath"/> (format from its extension: .png, .jpg, .webp, .bmp) atomically.</summary>
+    public void UpscaleFile(string inputPath, string outputPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(outputPath);
+        ImageFiles.FormatOf(outputPath); // fail before the work when the extension is unknown
+        var input = ImageFiles.Read(inputPath, MaxInputPixels);
+        ImageFiles.Write(input with { Image = Run(input.Image) }, outputPath, JpegQuality);
+    }
+
+    /// <summary>Reads an encoded image from <paramref name="input"/>, upscales it, and encodes it to <paramref name="output"/>.</summary>
+    public void Upscale(Stream input, Stream output, SrImageFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var decoded = ImageFiles.Read(input, "the input stream", MaxInputPixels);
+        ImageFiles.Write(decoded with { Image = Run(decoded.Image) }, output, format, JpegQuality);
+    }
+
+    private RgbImage Run(RgbImage image)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _transformer.Upscaler.Upscale(image);
+    }
+
+    /// <summary>Disposes what <see cref="FromModelFile"/> loaded (nothing for <see cref="FromTransformer"/>).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        foreach (var owned in _owned)
+            owned.Dispose();
+    }
+}
