@@ -86,12 +86,10 @@ internal sealed class ImportCommand : Command<ImportCommand.Settings>
         try
         {
             var ml = new MLContext();
-            // The saved model's input schema: a path column and the image column LoadImages makes of it.
-            var empty = ml.Data.LoadFromEnumerable(Array.Empty<PathRow>());
-            var images = ml.Transforms.LoadImages(settings.InputColumn, imageFolder: null, nameof(PathRow.Path)).Fit(empty).Transform(empty);
-            using var model = ml.Transforms.ApplySuperResolutionModel(settings.OutputColumn, settings.InputColumn, architecture, scale,
-                settings.Weights, channels, preset: settings.ParsedPreset).Fit(images);
-            AtomicFile.Write(output, path => ml.Model.Save(model, images.Schema, path));
+            var (transformer, schema) = WeightsModel.Create(ml, architecture, scale, settings.Weights, channels, settings.ParsedPreset,
+                settings.InputColumn, settings.OutputColumn);
+            using var model = transformer;
+            AtomicFile.Write(output, path => ml.Model.Save(model, schema, path));
             AnsiConsole.MarkupLineInterpolated(
                 $"Imported {architecture} x{scale} ({channels}, {settings.ParsedPreset}, {model.ParameterCount:N0} parameters) from {settings.Weights} -> {output}");
             AnsiConsole.MarkupLineInterpolated(
@@ -103,10 +101,5 @@ internal sealed class ImportCommand : Command<ImportCommand.Settings>
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
         }
-    }
-
-    private sealed class PathRow
-    {
-        public string Path { get; set; } = string.Empty;
     }
 }

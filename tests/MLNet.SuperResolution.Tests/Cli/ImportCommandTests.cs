@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.ML;
 using MLNet.SuperResolution.Architectures;
 using TorchSharp.PyBridge;
@@ -18,21 +17,7 @@ public sealed class ImportCommandTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => _images.Dispose();
 
-    private (int ExitCode, string Stdout, string Stderr) Sr(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sr.dll"));
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        start.Environment["COLUMNS"] = "400"; // no wrapping of long messages
-        using var process = Process.Start(start)!;
-        var stderrTask = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        string stderr = stderrTask.Result;
-        process.WaitForExit();
-        output.WriteLine($"sr {string.Join(' ', arguments)} -> {process.ExitCode}\n{stdout}{stderr}");
-        return (process.ExitCode, stdout, stderr);
-    }
+    private (int ExitCode, string Stdout, string Stderr) Sr(params string[] arguments) => SrTool.Run(output, arguments);
 
     /// <summary>Espcn (Notes preset, RGB, x2) with seeded random weights saved both ways.</summary>
     private (string Pth, string Safetensors) WriteEspcnWeights()

@@ -1,0 +1,248 @@
+using Microsoft.ML;
+using System.ComponentModel;
+using System.Diagnostics;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MLNet.SuperResolution.Cli.Commands;
+
+/// <summary>
+/// <c>sr upscale</c>: upscales image files (a file, a folder, or a wildcard pattern) with a model zip, or with an
+/// architecture and its PyTorch weights; keeps going past bad files and lists them at the end (exit code 1).
+/// </summary>
+internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
+{
+    private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tga", ".tif", ".tiff"];
+
+    public sealed class Settings : CommandSettings
+    {
+        [CommandArgument(0, "<INPUT>")]
+        [Description("An image file, a folder of images, or a wildcard pattern in one folder (e.g. 'photos/*.jpg').")]
+        public string Input { get; init; } = string.Empty;
+
+        [CommandOption("-o|--output <PATH>")]
+        [Description("Output folder (default: 'upscaled' in the current folder), or an output file when INPUT is one file.")]
+        public string? Output { get; init; }
+
+        [CommandOption("--model <MODEL_ZIP>")]
+        [Description("An ML.NET model zip (from Model.Save or `sr import`).")]
+        public string? Model { get; init; }
+
+        [CommandOption("--arch <ARCHITECTURE>")]
+        [Description("With --weights: the network the weights are for. Bicubic needs no weights.")]
+        public string? Architecture { get; init; }
+
+        [CommandOption("--weights <FILE>")]
+        [Description("With --arch: a PyTorch state_dict (.pth or .safetensors).")]
+        public string? Weights { get; init; }
+
+        [CommandOption("--scale <SCALE>")]
+        [Description("The upscaling factor (with --arch; a model zip has its own, which this must match if given).")]
+        public int? Scale { get; init; }
+
+        [CommandOption("--preset <PRESET>")]
+        [Description("With --arch: the configuration the weights are for, Paper (default) or Notes.")]
+        [DefaultValue("Paper")]
+        public string Preset { get; init; } = "Paper";
+
+        [CommandOption("--channels <CHANNELS>")]
+        [Description("With --arch: Rgb or Y (default: the preset's).")]
+        public string? Channels { get; init; }
+
+        [CommandOption("--format <EXT>")]
+        [Description("Output format for folders and patterns: png, jpg, webp or bmp (default: the input's when writable, else png).")]
+        public string? Format { get; init; }
+
+        [CommandOption("--jpeg-quality <Q>")]
+        [Description("JPEG quality, 1..100.")]
+        [DefaultValue(95)]
+        public int JpegQuality { get; init; } = 95;
+
+        [CommandOption("--max-pixels <N>")]
+        [Description("Largest input image in pixels, checked before decoding.")]
+        [DefaultValue(100_000_000L)]
+        public long MaxPixels { get; init; } = 100_000_000;
+
+        [CommandOption("--threads <N>")]
+        [Description("CPU threads for the network (default: libtorch's choice).")]
+        public int? Threads { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (Model is null == (Architecture is null))
+                return ValidationResult.Error("Give either --model model.zip or --arch A [--weights file]. (Embedded default weights are not shipped yet.)");
+            if (Model is not null && !File.Exists(Model))
+                return ValidationResult.Error($"Model file not found: {Model}");
+            if (Architecture is not null)
+            {
+                if (!Enum.TryParse<SrArchitecture>(Architecture, ignoreCase: true, out var architecture) || int.TryParse(Architecture, out _))
+                    return ValidationResult.Error($"Unknown architecture '{Architecture}'; one of: {string.Join(", ", Enum.GetNames<SrArchitecture>())}.");
+                if (Scale is null)
+                    return ValidationResult.Error("--arch needs --scale.");
+                if (!SrModelZoo.Get(architecture).Scales.Contains(Scale.Value))
+                    return ValidationResult.Error($"{architecture} does not support scale {Scale}; supported: {string.Join(", ", SrModelZoo.Get(architecture).Scales)}.");
+                if (architecture != SrArchitecture.Bicubic && Weights is null)
+                    return ValidationResult.Error($"{architecture} needs --weights (a PyTorch state_dict).");
+                if (Weights is not null && !File.Exists(Weights))
+                    return ValidationResult.Error($"Weights file not found: {Weights}");
+                if (!Enum.TryParse<SrPreset>(Preset, ignoreCase: true, out _) || int.TryParse(Preset, out _))
+                    return ValidationResult.Error($"Unknown preset '{Preset}'; one of: {string.Join(", ", Enum.GetNames<SrPreset>())}.");
+                if (Channels is not null && (!Enum.TryParse<SrChannels>(Channels, ignoreCase: true, out _) || int.TryParse(Channels, out _)))
+                    return ValidationResult.Error($"Unknown channels '{Channels}'; one of: {string.Join(", ", Enum.GetNames<SrChannels>())}.");
+            }
+
+            if (Format is not null && !new[] { "png", "jpg", "jpeg", "webp", "bmp" }.Contains(Format.TrimStart('.').ToLowerInvariant()))
+                return ValidationResult.Error($"Unknown --format '{Format}'; one of: png, jpg, webp, bmp.");
+            if (JpegQuality is < 1 or > 100)
+                return ValidationResult.Error("--jpeg-quality is 1..100.");
+            if (MaxPixels < 1)
+                return ValidationResult.Error("--max-pixels must be positive.");
+            if (Threads is < 1)
+                return ValidationResult.Error("--threads must be at least 1.");
+            return ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        List<string> inputs;
+        try
+        {
+            inputs = ResolveInputs(settings.Input);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+
+        if (inputs.Count == 0)
+        {
+            Console.Error.WriteLine($"error: no image files match '{settings.Input}'.");
+            return 1;
+        }
+
+        if (settings.Threads is { } threads)
+            TorchSharp.torch.set_num_threads(threads);
+
+        SuperResolutionTransformer? owned = null;
+        SuperResolutionUpscaler upscaler;
+        try
+        {
+            (upscaler, owned) = CreateUpscaler(settings);
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+
+        using var ownedTransformer = owned;
+        using (upscaler)
+        {
+            upscaler.MaxInputPixels = settings.MaxPixels;
+            upscaler.JpegQuality = settings.JpegQuality;
+            return Run(upscaler, inputs, settings, cancellationToken);
+        }
+    }
+
+    private static int Run(SuperResolutionUpscaler upscaler, List<string> inputs, Settings settings, CancellationToken cancellationToken)
+    {
+        bool singleFileOutput = inputs.Count == 1 && File.Exists(settings.Input) && settings.Output is not null
+                                && Path.HasExtension(settings.Output) && !Directory.Exists(settings.Output);
+        string outputFolder = singleFileOutput ? string.Empty : Path.GetFullPath(settings.Output ?? "upscaled");
+        var failures = new List<(string File, string Reason)>();
+        long megapixelsIn = 0;
+        var clock = Stopwatch.StartNew();
+        AnsiConsole.MarkupLineInterpolated($"Upscaling {inputs.Count} file(s) x{upscaler.Scale} with {upscaler.Architecture} ({upscaler.Channels}).");
+
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(progress =>
+            {
+                var overall = progress.AddTask("all files", maxValue: inputs.Count);
+                foreach (var input in inputs)
+                {
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        failures.Add((input, "cancelled"));
+                        continue;
+                    }
+
+                    var task = progress.AddTask(Markup.Escape(Path.GetFileName(input)), maxValue: 1);
+                    string output = singleFileOutput ? settings.Output! : Path.Combine(outputFolder, OutputName(input, upscaler.Scale, settings.Format));
+                    try
+                    {
+                        upscaler.UpscaleFile(input, output);
+                        var info = SixLabors.ImageSharp.Image.Identify(output);
+                        megapixelsIn += (long)info.Width * info.Height / (upscaler.Scale * upscaler.Scale);
+                    }
+                    catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or UnauthorizedAccessException or NotSupportedException)
+                    {
+                        failures.Add((input, e.Message));
+                    }
+
+                    task.Increment(1);
+                    task.StopTask();
+                    overall.Increment(1);
+                }
+            });
+
+        int done = inputs.Count - failures.Count;
+        AnsiConsole.MarkupLineInterpolated(
+            $"Done: {done} of {inputs.Count} file(s), {megapixelsIn / 1e6:F2} input megapixels, {clock.Elapsed.TotalSeconds:F1} s -> {(singleFileOutput ? Path.GetFullPath(settings.Output!) : outputFolder)}");
+        if (failures.Count == 0)
+            return 0;
+        Console.Error.WriteLine($"{failures.Count} file(s) failed:");
+        foreach (var (file, reason) in failures)
+            Console.Error.WriteLine($"  {file}: {reason}");
+        return 1;
+    }
+
+    private static (SuperResolutionUpscaler Upscaler, SuperResolutionTransformer? Owned) CreateUpscaler(Settings settings)
+    {
+        if (settings.Model is not null)
+        {
+            var fromFile = SuperResolutionUpscaler.FromModelFile(settings.Model);
+            if (settings.Scale is { } scale && scale != fromFile.Scale)
+            {
+                fromFile.Dispose();
+                throw new ArgumentException($"--scale {scale} does not match the model, which upscales x{fromFile.Scale}.");
+            }
+
+            return (fromFile, null);
+        }
+
+        var architecture = Enum.Parse<SrArchitecture>(settings.Architecture!, ignoreCase: true);
+        var preset = Enum.Parse<SrPreset>(settings.Preset, ignoreCase: true);
+        var channels = settings.Channels is null ? SrModelZoo.Get(architecture).Channels(preset) : Enum.Parse<SrChannels>(settings.Channels, ignoreCase: true);
+        var (transformer, _) = WeightsModel.Create(new MLContext(), architecture, settings.Scale!.Value, settings.Weights, channels, preset);
+        return (SuperResolutionUpscaler.FromTransformer(transformer), transformer);
+    }
+
+    /// <summary>The files INPUT names: itself, the images of a folder (sorted), or a wildcard pattern's matches in its folder.</summary>
+    internal static List<string> ResolveInputs(string input)
+    {
+        if (File.Exists(input))
+            return [input];
+        if (Directory.Exists(input))
+            return Directory.GetFiles(input).Where(IsImage).Order(StringComparer.Ordinal).ToList();
+        string pattern = Path.GetFileName(input);
+        if (pattern.IndexOfAny(['*', '?']) < 0)
+            throw new FileNotFoundException($"Input not found: {input}");
+        string folder = Path.GetDirectoryName(input) is { Length: > 0 } directory ? directory : ".";
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"Folder not found: {folder}");
+        return Directory.GetFiles(folder, pattern).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static bool IsImage(string path) => ImageExtensions.Contains(Path.GetExtension(path).ToLowerInvariant());
+
+    private static string OutputName(string input, int scale, string? format)
+    {
+        string extension = format is not null
+            ? "." + format.TrimStart('.').ToLowerInvariant()
+            : Path.GetExtension(input).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg" or ".webp" or ".bmp" ? Path.GetExtension(input) : ".png";
+        return $"{Path.GetFileNameWithoutExtension(input)}-x{scale}{extension}";
+    }
+}

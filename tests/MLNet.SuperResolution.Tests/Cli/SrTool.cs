@@ -1,0 +1,23 @@
+using System.Diagnostics;
+
+namespace MLNet.SuperResolution.Tests.Cli;
+
+/// <summary>Runs the built `sr` tool (sr.dll beside the tests) as a child process, as users run it.</summary>
+internal static class SrTool
+{
+    public static (int ExitCode, string Stdout, string Stderr) Run(ITestOutputHelper output, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sr.dll"));
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        start.Environment["COLUMNS"] = "400"; // no wrapping of long messages
+        using var process = Process.Start(start)!;
+        var stderrTask = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        string stderr = stderrTask.Result;
+        process.WaitForExit();
+        output.WriteLine($"sr {string.Join(' ', arguments)} -> {process.ExitCode}\n{stdout}{stderr}");
+        return (process.ExitCode, stdout, stderr);
+    }
+}

@@ -1,0 +1,79 @@
+using Microsoft.ML.Data;
+using MLNet.SuperResolution.Imaging;
+
+namespace MLNet.SuperResolution.Tests.Cli;
+
+/// <summary><c>sr upscale</c> as users run it: folders, patterns, single files, bad files listed with exit code 1.</summary>
+public sealed class UpscaleCommandTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly TestImages _images = new();
+
+    public void Dispose() => _images.Dispose();
+
+    private (int ExitCode, string Stdout, string Stderr) Sr(params string[] arguments) => SrTool.Run(output, arguments);
+
+    private string Folder(string name)
+    {
+        string folder = Path.Combine(_images.Directory, name);
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+
+    [Fact]
+    public void Folder_WithABadFile_UpscalesTheRest_ListsTheBadOne_AndExitsOne()
+    {
+        string input = Folder("in");
+        File.Copy(_images.Crop("coffee.png", 20, 16, 200, 150), Path.Combine(input, "coffee.png"));
+        File.Copy(_images.Crop("astronaut.png", 18, 14, 100, 100), Path.Combine(input, "astronaut.png"));
+        File.WriteAllText(Path.Combine(input, "broken.png"), "not a picture");
+        File.WriteAllText(Path.Combine(input, "notes.txt"), "ignored: not an image extension");
+        string outFolder = Path.Combine(_images.Directory, "out");
+
+        var (code, stdout, stderr) = Sr("upscale", input, "--arch", "bicubic", "--scale", "2", "-o", outFolder);
+
+        Assert.Equal(1, code);
+        Assert.Contains("Done: 2 of 3 file(s)", stdout);
+        Assert.Contains("1 file(s) failed:", stderr);
+        Assert.Contains("broken.png", stderr);
+        Assert.Contains("is not an image in a supported format", stderr);
+        Assert.Equal(new[] { "astronaut-x2.png", "coffee-x2.png" }, Directory.GetFiles(outFolder).Select(Path.GetFileName).Order().ToArray());
+        using var written = MLImage.CreateFromFile(Path.Combine(outFolder, "coffee-x2.png"));
+        using var source = MLImage.CreateFromFile(Path.Combine(input, "coffee.png"));
+        Assert.Equal(MatlabImresize.Upscale(RgbImage.FromMLImage(source), 2).Planes, RgbImage.FromMLImage(written).Planes);
+    }
+
+    [Fact]
+    public void SingleFile_ToAnOutputFile_AndAPattern_ExitZero()
+    {
+        string input = Folder("pattern");
+        File.Copy(_images.Crop("coffee.png", 20, 16, 200, 150), Path.Combine(input, "a.png"));
+        File.Copy(_images.Crop("chelsea.png", 20, 16, 100, 100), Path.Combine(input, "b.png"));
+        File.Copy(_images.Crop("brick.png", 20, 16), Path.Combine(input, "c.bmp.png.keep"));
+
+        string single = Path.Combine(_images.Directory, "single.jpg");
+        var (code, _, _) = Sr("upscale", Path.Combine(input, "a.png"), "--arch", "Bicubic", "--scale", "3", "-o", single);
+        Assert.Equal(0, code);
+        Assert.Equal((60, 48), (SixLabors.ImageSharp.Image.Identify(single).Width, SixLabors.ImageSharp.Image.Identify(single).Height));
+
+        string outFolder = Path.Combine(_images.Directory, "webp");
+        (code, var stdout, _) = Sr("upscale", Path.Combine(input, "*.png"), "--arch", "Bicubic", "--scale", "2", "--format", "webp", "-o", outFolder);
+        Assert.Equal(0, code);
+        Assert.Contains("Done: 2 of 2 file(s)", stdout);
+        Assert.Equal(new[] { "a-x2.webp", "b-x2.webp" }, Directory.GetFiles(outFolder).Select(Path.GetFileName).Order().ToArray());
+    }
+
+    [Theory]
+    [InlineData(new[] { "upscale", "{in}" }, "Give either --model model.zip or --arch A")]
+    [InlineData(new[] { "upscale", "{in}", "--model", "{dir}/missing.zip" }, "Model file not found")]
+    [InlineData(new[] { "upscale", "{in}", "--arch", "Fsrcnn", "--scale", "2" }, "Fsrcnn needs --weights")]
+    [InlineData(new[] { "upscale", "{in}", "--arch", "Bicubic" }, "--arch needs --scale")]
+    [InlineData(new[] { "upscale", "{dir}/nothing-here.png", "--arch", "Bicubic", "--scale", "2" }, "Input not found")]
+    [InlineData(new[] { "upscale", "{in}", "--arch", "Bicubic", "--scale", "2", "--format", "gif" }, "Unknown --format 'gif'")]
+    public void InvalidArguments_ExitNonZeroWithAReason(string[] arguments, string message)
+    {
+        string input = _images.Crop("coffee.png", 20, 16);
+        var (code, stdout, stderr) = Sr(arguments.Select(a => a.Replace("{in}", input).Replace("{dir}", _images.Directory)).ToArray());
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, stdout + stderr);
+    }
+}
