@@ -60,7 +60,7 @@ internal static class ImageFiles
         {
             info = Image.Identify(Configuration.Default, stream, out format);
         }
-        catch (Exception e) when (e is ImageFormatException or NotSupportedException or EndOfStreamException)
+        catch (Exception e) when (IsDecodingFailure(e))
         {
             throw new InvalidDataException($"'{name}' is not a readable image: {e.Message}", e);
         }
@@ -81,7 +81,7 @@ internal static class ImageFiles
         {
             image = Image.Load<Rgba32>(Configuration.Default, stream);
         }
-        catch (Exception e) when (e is ImageFormatException or NotSupportedException or EndOfStreamException)
+        catch (Exception e) when (IsDecodingFailure(e))
         {
             throw new InvalidDataException($"'{name}' could not be decoded as {format.Name}: {e.Message}", e);
         }
@@ -212,6 +212,16 @@ internal static class ImageFiles
 
         return new RgbImage(image.Width, image.Height, planes, image.Alpha) { Source = image.Source };
     }
+
+    /// <summary>
+    /// Whatever a decoder throws on malformed bytes: its own format exceptions, and the index, argument, overflow and
+    /// invalid-operation exceptions that crafted files have provoked in image decoders. Not cancellation, and not
+    /// out-of-memory (the pixel limit is checked before decoding).
+    /// </summary>
+    private static bool IsDecodingFailure(Exception e)
+        => e is ImageFormatException or NotSupportedException or EndOfStreamException or IOException or InvalidDataException
+            or IndexOutOfRangeException or ArgumentException or OverflowException or InvalidOperationException or NullReferenceException
+            or ArithmeticException or FormatException;
 
     /// <summary>Whether the file declares an alpha channel (kept even where every pixel is opaque, to keep the mode).</summary>
     private static bool HasAlphaChannel(IImageInfo info, ImageMetadata metadata)

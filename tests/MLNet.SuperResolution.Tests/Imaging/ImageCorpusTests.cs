@@ -1,0 +1,162 @@
+using ImageFuzz;
+using Microsoft.ML;
+using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Imaging;
+using MLNet.SuperResolution.Inference;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.PixelFormats;
+using static TorchSharp.torch;
+
+namespace MLNet.SuperResolution.Tests.Imaging;
+
+/// <summary>
+/// Hostile and unusual image files through the upscaler (files are generated here): each gives a correct output or a
+/// clear <see cref="InvalidDataException"/> naming the file, never another exception, a hang or unbounded memory. Plus a
+/// short run of the mutation fuzzer (examples/ImageFuzz runs 10,000 cases).
+/// </summary>
+[Collection(Architectures.TorchRngCollection.Name)]
+public sealed class ImageCorpusTests : IDisposable
+{
+    private readonly TestImages _images = new();
+    private readonly MLContext _ml = new(seed: 1);
+
+    public void Dispose() => _images.Dispose();
+
+    private SuperResolutionTransformer Network(SrArchitecture architecture, SrChannels channels)
+    {
+        random.manual_seed(3);
+        var options = SrModelZoo.Get(architecture).Options(SrPreset.Notes);
+        var network = NetworkFactory.Create(architecture, 2, channels == SrChannels.Y ? 1 : 3, options);
+        network.eval();
+        return new SuperResolutionTransformer(_ml, "SuperRes", "LowRes", new SrUpscaler(architecture, 2, channels, network, CPU), options, "cpu", null);
+    }
+
+    private byte[] Png(int width, int height, PngColorType colorType = PngColorType.Rgb)
+    {
+        using var image = Image.Load<Rgba32>(_images.Crop("coffee.png", width, height, 200, 150));
+        using var stream = new MemoryStream();
+        image.SaveAsPng(stream, new PngEncoder { ColorType = colorType });
+        return stream.ToArray();
+    }
+
+    private byte[] Jpeg(int width, int height)
+    {
+        using var image = Image.Load<Rgba32>(_images.Crop("coffee.png", width, height, 200, 150));
+        using var stream = new MemoryStream();
+        image.SaveAsJpeg(stream);
+        return stream.ToArray();
+    }
+
+    public static TheoryData<string> BrokenFiles() => new() { "zero-byte.png", "truncated.png", "text.png", "header-only-bomb.png", "garbage.jpg" };
+
+    [Theory]
+    [MemberData(nameof(BrokenFiles))]
+    public void BrokenFiles_GiveAClearErrorNamingTheFile(string name)
+    {
+        byte[] bytes = name switch
+        {
+            "zero-byte.png" => [],
+            "truncated.png" => Png(40, 30)[..200],
+            "text.png" => "This is a text file named .png"u8.ToArray(),
+            "header-only-bomb.png" => Png(40, 30)[..33].Select((b, i) => i is >= 16 and < 24 ? (byte)0xFF : b).ToArray(), // IHDR 0xFFFFFFFF-ish
+            "garbage.jpg" => [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 1, 2, 3],
+            _ => throw new ArgumentException(name),
+        };
+        string path = _images.Write(name, bytes);
+        using var transformer = Network(SrArchitecture.Espcn, SrChannels.Rgb);
+        using var upscaler = SuperResolutionUpscaler.FromTransformer(transformer);
+        var error = Assert.Throws<InvalidDataException>(() => upscaler.UpscaleFile(path, Path.Combine(_images.Directory, "out.png")));
+        Assert.Contains(path, error.Message);
+        Assert.False(File.Exists(Path.Combine(_images.Directory, "out.png")));
+    }
+
+    [Fact]
+    public void TruncatedJpeg_DecodesWhatIsThereOrFailsClearly()
+    {
+        byte[] jpeg = Jpeg(40, 32);
+        string path = _images.Write("truncated.jpg", jpeg[..(jpeg.Length * 2 / 3)]);
+        using var transformer = Network(SrArchitecture.Espcn, SrChannels.Rgb);
+        using var upscaler = SuperResolutionUpscaler.FromTransformer(transformer);
+        string output = Path.Combine(_images.Directory, "truncated-x2.png");
+        try
+        {
+            upscaler.UpscaleFile(path, output);
+            Assert.Equal((80, 64), (Image.Identify(output).Width, Image.Identify(output).Height));
+        }
+        catch (InvalidDataException e)
+        {
+            Assert.Contains(path, e.Message);
+        }
+    }
+
+    [Theory]
+    [InlineData(SrArchitecture.Espcn, SrChannels.Rgb, 1, 1)]
+    [InlineData(SrArchitecture.Espcn, SrChannels.Rgb, 2, 2)]
+    [InlineData(SrArchitecture.Fsrcnn, SrChannels.Y, 1, 1)]
+    [InlineData(SrArchitecture.Vdsr, SrChannels.Y, 2, 2)]
+    [InlineData(SrArchitecture.EdsrBaseline, SrChannels.Rgb, 1, 2)]
+    public void TinyImages_Upscale(SrArchitecture architecture, SrChannels channels, int width, int height)
+    {
+        string path = _images.Write($"tiny-{width}x{height}.png", Png(width, height));
+        using var transformer = Network(architecture, channels);
+        using var upscaler = SuperResolutionUpscaler.FromTransformer(transformer);
+        string output = Path.Combine(_images.Directory, "tiny-x2.png");
+        upscaler.UpscaleFile(path, output);
+        Assert.Equal((2 * width, 2 * height), (Image.Identify(output).Width, Image.Identify(output).Height));
+    }
+
+    [Theory]
+    [InlineData(PngColorType.Palette, PngColorType.Rgb)]
+    [InlineData(PngColorType.GrayscaleWithAlpha, PngColorType.GrayscaleWithAlpha)]
+    [InlineData(PngColorType.Grayscale, PngColorType.Grayscale)]
+    public void PngModes_AreReadAndKept(PngColorType input, PngColorType expected)
+    {
+        string path = _images.Write($"{input}.png", Png(20, 16, input));
+        using var transformer = Network(SrArchitecture.Espcn, SrChannels.Rgb);
+        using var upscaler = SuperResolutionUpscaler.FromTransformer(transformer);
+        string output = Path.Combine(_images.Directory, $"{input}-x2.png");
+        upscaler.UpscaleFile(path, output);
+        var info = Image.Identify(output);
+        Assert.Equal((40, 32), (info.Width, info.Height));
+        Assert.Equal(expected, info.Metadata.GetPngMetadata().ColorType);
+    }
+
+    [Fact]
+    public void AnimatedGif_UpscalesItsFirstFrame_AndAPngNamedJpgIsReadByContent()
+    {
+        using var first = Image.Load<Rgba32>(_images.Crop("coffee.png", 20, 16, 200, 150));
+        using var second = Image.Load<Rgba32>(_images.Crop("astronaut.png", 20, 16, 100, 100));
+        first.Frames.AddFrame(second.Frames.RootFrame);
+        string gif = Path.Combine(_images.Directory, "animated.gif");
+        first.SaveAsGif(gif, new GifEncoder());
+        string misnamed = _images.Write("really-a-png.jpg", Png(20, 16));
+        using var transformer = Network(SrArchitecture.Espcn, SrChannels.Rgb);
+        using var upscaler = SuperResolutionUpscaler.FromTransformer(transformer);
+        foreach (var input in new[] { gif, misnamed })
+        {
+            string output = Path.Combine(_images.Directory, Path.GetFileNameWithoutExtension(input) + "-x2.png");
+            upscaler.UpscaleFile(input, output);
+            Assert.Equal((40, 32), (Image.Identify(output).Width, Image.Identify(output).Height));
+        }
+    }
+
+    [Fact]
+    public void ShortFuzz_MutatedFilesEitherDecodeOrFailClearly()
+    {
+        var seeds = SeedFiles.Create(Path.Combine(AppContext.BaseDirectory, "samples"));
+        using var bicubic = _ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", SrArchitecture.Bicubic, 2)
+            .Fit(_ml.Transforms.LoadImages("LowRes", null, "Path").Fit(TestImages.Paths(_ml, [])).Transform(TestImages.Paths(_ml, [])));
+        using var upscaler = SuperResolutionUpscaler.FromTransformer(bicubic);
+        upscaler.MaxInputPixels = 4_000_000;
+        var result = Fuzzer.Run(seeds, cases: 400, seed: 7, bytes =>
+        {
+            using var input = new MemoryStream(bytes);
+            using var output = new MemoryStream();
+            upscaler.Upscale(input, output, SrImageFormat.Png);
+        }, TimeSpan.FromSeconds(20));
+        Assert.True(result.Unexpected.Count == 0, string.Join("\n", result.Unexpected));
+        Assert.True(result.Decoded > 0 && result.Rejected > 0, $"{result.Decoded} decoded, {result.Rejected} rejected: the mutations should produce both");
+    }
+}
