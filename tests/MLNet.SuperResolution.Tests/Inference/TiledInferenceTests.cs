@@ -44,6 +44,27 @@ public sealed class TiledInferenceTests(ITestOutputHelper output)
         Assert.True(noOverlap > 1e-3, $"control: tiles without overlap should differ visibly, got {noOverlap:E2}");
     }
 
+    /// <summary>Every network of the zoo without a global operation (Notes presets, the paper's first scale).</summary>
+    public static TheoryData<SrArchitecture> BoundedArchitectures()
+        => new(SrModelZoo.Models.Select(m => m.Architecture).Where(a => a is not (SrArchitecture.Rcan or SrArchitecture.Drn)));
+
+    [Theory]
+    [MemberData(nameof(BoundedArchitectures))]
+    public void EveryNetworkWithoutGlobalOperationsTilesExactly(SrArchitecture architecture)
+    {
+        var model = SrModelZoo.Get(architecture);
+        int scale = model.Scales[0];
+        using var network = Build(architecture, scale, SrPreset.Notes, model.Channels(SrPreset.Notes));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var field = ReceptiveField.Of(network, CPU);
+        Assert.True(field.Bounded, $"{architecture}: receptive field not measured");
+        var input = Input(network.Channels, Height, Width);
+        double error = MaxAbsDifference(TiledInference.Forward(network.forward, input, scale, Tile, field.Radius), network.forward(input));
+        output.WriteLine($"{architecture} x{scale}: radius {field.Radius} LR px, max |tiled - whole| = {error:E2}");
+        Assert.True(error < 1e-4, $"{architecture}: tiled differs from whole-image inference by {error:E2}");
+    }
+
     [Fact]
     public void TheThreeNetworksHaveDifferentMeasuredFields()
     {
