@@ -82,7 +82,18 @@ public sealed class SuperResolutionOptions
     /// <summary>Test hook: a step at which to poison one gradient with NaN (checks the non-finite guard).</summary>
     internal int? InjectNonFiniteGradientAtStep { get; set; }
 
-    internal SuperResolutionOptions Clone() => (SuperResolutionOptions)MemberwiseClone();
+    /// <summary>
+    /// How the trained network upscales: tiling of large images and the x8 self-ensemble. Default: whole images up
+    /// to 512 x 512 low-resolution pixels, larger ones in tiles that give the same result; no self-ensemble.
+    /// </summary>
+    public SrInferenceOptions Inference { get; set; } = new();
+
+    internal SuperResolutionOptions Clone()
+    {
+        var clone = (SuperResolutionOptions)MemberwiseClone();
+        clone.Inference = Inference?.Clone()!;
+        return clone;
+    }
 }
 
 /// <summary>Learning-rate schedules.</summary>

@@ -63,6 +63,18 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         [DefaultValue(100_000_000L)]
         public long MaxPixels { get; init; } = 100_000_000;
 
+        [CommandOption("--tile <N>")]
+        [Description("Tile size in input (LR) pixels; default: tiles only above 512x512 input pixels.")]
+        public int? Tile { get; init; }
+
+        [CommandOption("--overlap <N>")]
+        [Description("Context around each tile in input pixels; default: the network's receptive field (exact result).")]
+        public int? Overlap { get; init; }
+
+        [CommandOption("--self-ensemble")]
+        [Description("Average the network over the 8 flips and rotations (8x slower, usually a little better).")]
+        public bool SelfEnsemble { get; init; }
+
         [CommandOption("--threads <N>")]
         [Description("CPU threads for the network (default: libtorch's choice).")]
         public int? Threads { get; init; }
@@ -97,6 +109,10 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
                 return ValidationResult.Error("--jpeg-quality is 1..100.");
             if (MaxPixels < 1)
                 return ValidationResult.Error("--max-pixels must be positive.");
+            if (Tile is < SrInferenceOptions.MinTileSize)
+                return ValidationResult.Error($"--tile must be at least {SrInferenceOptions.MinTileSize}.");
+            if (Overlap is < 0)
+                return ValidationResult.Error("--overlap must be 0 or more.");
             if (Threads is < 1)
                 return ValidationResult.Error("--threads must be at least 1.");
             return ValidationResult.Success();
@@ -201,9 +217,12 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
 
     private static (SuperResolutionUpscaler Upscaler, SuperResolutionTransformer? Owned) CreateUpscaler(Settings settings)
     {
+        var inference = settings.Tile is null && settings.Overlap is null && !settings.SelfEnsemble
+            ? null
+            : new SrInferenceOptions { TileSize = settings.Tile, TileOverlap = settings.Overlap, SelfEnsemble = settings.SelfEnsemble };
         if (settings.Model is not null)
         {
-            var fromFile = SuperResolutionUpscaler.FromModelFile(settings.Model);
+            var fromFile = SuperResolutionUpscaler.FromModelFile(settings.Model, inference);
             if (settings.Scale is { } scale && scale != fromFile.Scale)
             {
                 fromFile.Dispose();
@@ -217,7 +236,7 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         var preset = Enum.Parse<SrPreset>(settings.Preset, ignoreCase: true);
         var channels = settings.Channels is null ? SrModelZoo.Get(architecture).Channels(preset) : Enum.Parse<SrChannels>(settings.Channels, ignoreCase: true);
         var (transformer, _) = WeightsModel.Create(new MLContext(), architecture, settings.Scale!.Value, settings.Weights, channels, preset);
-        return (SuperResolutionUpscaler.FromTransformer(transformer), transformer);
+        return (SuperResolutionUpscaler.FromTransformer(transformer, inference), transformer);
     }
 
     /// <summary>The files INPUT names: itself, the images of a folder (sorted), or a wildcard pattern's matches in its folder.</summary>

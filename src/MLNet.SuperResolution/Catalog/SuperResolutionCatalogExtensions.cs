@@ -70,10 +70,11 @@ public static class SuperResolutionCatalogExtensions
     /// <param name="device">"cpu" or "cuda".</param>
     /// <param name="preset">The network configuration the weights are for (default the paper's).</param>
     /// <param name="networkOptions">Custom hyper-parameters the weights are for; overrides <paramref name="preset"/>.</param>
+    /// <param name="inference">Tiling of large images and self-ensemble; null means the defaults (see <see cref="SrInferenceOptions"/>).</param>
     public static ApplySuperResolutionModelEstimator ApplySuperResolutionModel(this TransformsCatalog catalog, string outputColumnName,
         string inputColumnName, SrArchitecture architecture, int scale, string? weightsPath = null, SrChannels channels = SrChannels.Rgb,
-        string device = "cpu", SrPreset preset = SrPreset.Paper, SrNetworkOptions? networkOptions = null)
-        => new(Environment(catalog), outputColumnName, inputColumnName, architecture, scale, weightsPath, channels, device, preset, networkOptions);
+        string device = "cpu", SrPreset preset = SrPreset.Paper, SrNetworkOptions? networkOptions = null, SrInferenceOptions? inference = null)
+        => new(Environment(catalog), outputColumnName, inputColumnName, architecture, scale, weightsPath, channels, device, preset, networkOptions, inference);
 
     /// <summary>Super-resolution operations that are not transforms, such as <c>Evaluate</c>.</summary>
     /// <param name="mlContext">The ML.NET context.</param>

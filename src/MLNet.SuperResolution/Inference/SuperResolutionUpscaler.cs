@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.SuperResolution.Imaging;
+using MLNet.SuperResolution.Inference;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -25,30 +26,38 @@ namespace MLNet.SuperResolution;
 public sealed class SuperResolutionUpscaler : IDisposable
 {
     private readonly SuperResolutionTransformer _transformer;
+    private readonly SrUpscaler _runner;
     private readonly IReadOnlyList<IDisposable> _owned;
     private long _maxInputPixels = ImageFiles.DefaultMaxPixels;
     private int _jpegQuality = 95;
     private int _disposed;
 
-    private SuperResolutionUpscaler(SuperResolutionTransformer transformer, IReadOnlyList<IDisposable> owned)
+    private SuperResolutionUpscaler(SuperResolutionTransformer transformer, IReadOnlyList<IDisposable> owned, SrInferenceOptions? inference)
     {
         _transformer = transformer;
         _owned = owned;
+        var upscaler = transformer.Upscaler;
+        // Other inference options run the same network (owned by the transformer) through a second runner.
+        _runner = inference is null
+            ? upscaler
+            : new SrUpscaler(upscaler.Architecture, upscaler.Scale, upscaler.Channels, upscaler.Network, upscaler.Device, inference);
     }
 
     /// <summary>Uses the network of a fitted transformer; the transformer stays the caller's to dispose (after this upscaler's last call).</summary>
     /// <param name="transformer">A transformer from <c>SuperResolution(...)</c>, <c>ApplySuperResolutionModel</c> or a loaded model.</param>
-    public static SuperResolutionUpscaler FromTransformer(SuperResolutionTransformer transformer)
-        => new(transformer ?? throw new ArgumentNullException(nameof(transformer)), []);
+    /// <param name="inference">Tiling and self-ensemble for this upscaler; default: the transformer's own.</param>
+    public static SuperResolutionUpscaler FromTransformer(SuperResolutionTransformer transformer, SrInferenceOptions? inference = null)
+        => new(transformer ?? throw new ArgumentNullException(nameof(transformer)), [], inference);
 
     /// <summary>
     /// Loads a model zip saved with <c>mlContext.Model.Save</c> (a whole pipeline or the transformer alone; its last
     /// super-resolution step is used) or written by <c>sr import</c>. The upscaler owns what it loaded.
     /// </summary>
     /// <param name="modelPath">The model zip.</param>
+    /// <param name="inference">Tiling and self-ensemble for this upscaler; default: those saved with the model.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The model holds no super-resolution transform.</exception>
-    public static SuperResolutionUpscaler FromModelFile(string modelPath)
+    public static SuperResolutionUpscaler FromModelFile(string modelPath, SrInferenceOptions? inference = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
         if (!File.Exists(modelPath))
@@ -65,7 +74,7 @@ public sealed class SuperResolutionUpscaler : IDisposable
                 "Save a pipeline that ends with SuperResolution(...) or ApplySuperResolutionModel, or use `sr import`.");
         }
 
-        return new SuperResolutionUpscaler(transformer, owned);
+        return new SuperResolutionUpscaler(transformer, owned, inference);
     }
 
     /// <summary>The upscaling factor.</summary>
@@ -76,6 +85,9 @@ public sealed class SuperResolutionUpscaler : IDisposable
 
     /// <summary>Whether the network sees RGB or the Y channel.</summary>
     public SrChannels Channels => _transformer.Channels;
+
+    /// <summary>A copy of the tiling and self-ensemble options in use.</summary>
+    public SrInferenceOptions Inference => _runner.Inference.Clone();
 
     /// <summary>Largest input, in pixels, read from a file or stream; checked from the header before decoding. Default 100 megapixels.</summary>
     public long MaxInputPixels
@@ -128,7 +140,7 @@ public sealed class SuperResolutionUpscaler : IDisposable
     private RgbImage Run(RgbImage image)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return _transformer.Upscaler.Upscale(image);
+        return _runner.Upscale(image);
     }
 
     /// <summary>Disposes what <see cref="FromModelFile"/> loaded (nothing for <see cref="FromTransformer"/>).</summary>

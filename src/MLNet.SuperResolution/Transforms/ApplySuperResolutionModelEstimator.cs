@@ -18,12 +18,13 @@ public sealed class ApplySuperResolutionModelEstimator : IEstimator<SuperResolut
 
     internal ApplySuperResolutionModelEstimator(IHostEnvironment env, string outputColumnName, string inputColumnName,
         SrArchitecture architecture, int scale, string? weightsPath, SrChannels channels, string device,
-        SrPreset preset = SrPreset.Paper, SrNetworkOptions? networkOptions = null)
+        SrPreset preset = SrPreset.Paper, SrNetworkOptions? networkOptions = null, SrInferenceOptions? inference = null)
     {
         _host = Contracts.CheckRef(env, nameof(env)).Register(nameof(ApplySuperResolutionModelEstimator));
         _host.CheckNonEmpty(outputColumnName, nameof(outputColumnName));
         _host.CheckNonEmpty(inputColumnName, nameof(inputColumnName));
         var torchDevice = TorchDevices.Parse(device);
+        inference?.Validate(nameof(inference));
         var options = NetworkFactory.ResolveOptions(architecture, preset, networkOptions);
         SrNetwork? network = null;
         if (architecture != SrArchitecture.Bicubic)
@@ -44,7 +45,7 @@ public sealed class ApplySuperResolutionModelEstimator : IEstimator<SuperResolut
                 throw new ArgumentException("Bicubic has no weights; leave weightsPath empty.", nameof(weightsPath));
         }
 
-        var upscaler = new SrUpscaler(architecture, scale, channels, network, torchDevice);
+        var upscaler = new SrUpscaler(architecture, scale, channels, network, torchDevice, inference);
         _transformer = new SuperResolutionTransformer(env, outputColumnName, inputColumnName, upscaler, options, device, trainingSummary: null);
     }
 

@@ -59,6 +59,9 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         if (o.InitialWeightsPath is { } path && !File.Exists(path))
             throw new FileNotFoundException($"InitialWeightsPath '{path}' does not exist.", path);
         TorchDevices.Parse(o.Device);
+        if (o.Inference is null)
+            throw new ArgumentNullException(nameof(SuperResolutionOptions.Inference), "Inference must not be null; use new SrInferenceOptions() for the defaults.");
+        o.Inference.Validate(nameof(SuperResolutionOptions.Inference));
 
         static void CheckName(string name, string option)
         {
@@ -104,7 +107,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
                 _options.InjectNonFiniteGradientAtStep);
             var monitor = new ChannelMonitor(_host, channel, progress);
             var summary = SrTrainer.Train(network, data, settings, monitor);
-            var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device);
+            var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device, _options.Inference);
             return new SuperResolutionTransformer(_env, _options.OutputColumnName, _options.InputColumnName, upscaler, networkOptions, _options.Device, summary);
         }
         finally

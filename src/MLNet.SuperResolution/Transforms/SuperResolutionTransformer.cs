@@ -66,17 +66,21 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     /// <summary>How training went, when this transformer was trained (null for given weights or bicubic).</summary>
     public SrTrainingSummary? TrainingSummary { get; }
 
+    /// <summary>Tiling and self-ensemble used when upscaling (a copy; saved with the model).</summary>
+    public SrInferenceOptions Inference => _upscaler.Inference.Clone();
+
     internal SrUpscaler Upscaler => _upscaler;
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SRESTRNS",
-        verWrittenCur: 0x00010002, // Network options (presets, custom hyper-parameters)
-        verReadableCur: 0x00010002,
+        verWrittenCur: 0x00010003, // Inference options (tiling, self-ensemble)
+        verReadableCur: 0x00010003,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(SuperResolutionTransformer).Assembly.FullName);
 
     private const int VersionWithNetworkOptions = 0x00010002;
+    private const int VersionWithInferenceOptions = 0x00010003;
 
     /// <summary>Saves the model (called by ML.NET's model saving).</summary>
     public override void SaveModel(ModelSaveContext ctx)
@@ -95,6 +99,8 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         // bool: has training summary; if so: int steps, int skipped steps, int patch size, double seconds,
         //       int epoch count, double[epoch count] epoch losses
         // bool: has network; if so the weights are in the binary stream "SRNetwork" (TorchSharp's module format)
+        // int: tile size (0: automatic), int: tile overlap (-1: receptive field), long: max untiled pixels,
+        //      bool: self-ensemble                                                  [since 0x00010003; before: defaults]
         SaveColumns(ctx);
         ctx.Writer.Write((int)Architecture);
         ctx.Writer.Write(Scale);
@@ -116,6 +122,11 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         ctx.Writer.WriteBoolByte(_upscaler.Network is not null);
         if (_upscaler.Network is { } network)
             ctx.SaveBinaryStream(NetworkStreamName, writer => network.save(writer));
+        var inference = _upscaler.Inference;
+        ctx.Writer.Write(inference.TileSize ?? 0);
+        ctx.Writer.Write(inference.TileOverlap ?? -1);
+        ctx.Writer.Write(inference.MaxUntiledPixels);
+        ctx.Writer.WriteBoolByte(inference.SelfEnsemble);
     }
 
     // Factory method for SignatureLoadModel.
@@ -175,7 +186,18 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
                 throw host.ExceptDecode($"The model zip has no '{NetworkStreamName}' stream with the {architecture} weights; the file is incomplete.");
         }
 
-        _upscaler = new SrUpscaler(architecture, scale, channels, network, TorchDevices.Parse(device));
+        var inference = new SrInferenceOptions();
+        if (ctx.Header.ModelVerWritten >= VersionWithInferenceOptions)
+        {
+            int tileSize = ctx.Reader.ReadInt32();
+            int overlap = ctx.Reader.ReadInt32();
+            inference.TileSize = tileSize == 0 ? null : tileSize;
+            inference.TileOverlap = overlap == -1 ? null : overlap;
+            inference.MaxUntiledPixels = ctx.Reader.ReadInt64();
+            inference.SelfEnsemble = ctx.Reader.ReadBoolByte();
+        }
+
+        _upscaler = new SrUpscaler(architecture, scale, channels, network, TorchDevices.Parse(device), inference);
         NetworkOptions = networkOptions;
         DeviceName = device;
         TrainingSummary = summary;

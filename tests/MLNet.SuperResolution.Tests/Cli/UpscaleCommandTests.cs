@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using MLNet.SuperResolution.Imaging;
+using SixLabors.ImageSharp;
 
 namespace MLNet.SuperResolution.Tests.Cli;
 
@@ -53,13 +54,27 @@ public sealed class UpscaleCommandTests(ITestOutputHelper output) : IDisposable
         string single = Path.Combine(_images.Directory, "single.jpg");
         var (code, _, _) = Sr("upscale", Path.Combine(input, "a.png"), "--arch", "Bicubic", "--scale", "3", "-o", single);
         Assert.Equal(0, code);
-        Assert.Equal((60, 48), (SixLabors.ImageSharp.Image.Identify(single).Width, SixLabors.ImageSharp.Image.Identify(single).Height));
+        Assert.Equal((60, 48), (Image.Identify(single).Width, Image.Identify(single).Height));
 
         string outFolder = Path.Combine(_images.Directory, "webp");
         (code, var stdout, _) = Sr("upscale", Path.Combine(input, "*.png"), "--arch", "Bicubic", "--scale", "2", "--format", "webp", "-o", outFolder);
         Assert.Equal(0, code);
         Assert.Contains("Done: 2 of 2 file(s)", stdout);
         Assert.Equal(new[] { "a-x2.webp", "b-x2.webp" }, Directory.GetFiles(outFolder).Select(Path.GetFileName).Order().ToArray());
+    }
+
+    [Fact]
+    public void TileAndSelfEnsembleOptions_Run()
+    {
+        string input = _images.Crop("coffee.png", 30, 20, 200, 150);
+        string output = Path.Combine(_images.Directory, "tiled.png");
+        var (code, stdout, _) = Sr("upscale", input, "--arch", "Bicubic", "--scale", "2", "--tile", "8", "--overlap", "2", "--self-ensemble", "-o", output);
+        Assert.Equal(0, code);
+        Assert.Contains("Done: 1 of 1 file(s)", stdout);
+        Assert.Equal(60, Image.Identify(output).Width);
+        (code, var both, var errors) = Sr("upscale", input, "--arch", "Bicubic", "--scale", "2", "--tile", "4");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--tile must be at least 8", both + errors);
     }
 
     [Theory]

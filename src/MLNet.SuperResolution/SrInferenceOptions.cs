@@ -1,0 +1,61 @@
+namespace MLNet.SuperResolution;
+
+/// <summary>
+/// How a network is run on an image: in tiles (for images too large to upscale in one forward pass) and with the
+/// x8 self-ensemble. The defaults upscale images up to 512 x 512 low-resolution pixels in one pass and larger ones in
+/// tiles whose overlap covers the network's receptive field, which gives the whole-image result (to float rounding,
+/// 1e-4) for every network without a global operation. Saved with the model. Ignored by
+/// <see cref="SrArchitecture.Bicubic"/>, which is MATLAB's exact 8-bit <c>imresize</c> on the whole image.
+/// </summary>
+public sealed class SrInferenceOptions
+{
+    /// <summary>The smallest explicit <see cref="TileSize"/>: smaller tiles would spend almost all their time on the overlap.</summary>
+    public const int MinTileSize = 8;
+
+    /// <summary>
+    /// Side of a tile's core in low-resolution pixels: each tile upscales this many pixels (fewer at the right and
+    /// bottom edges), seeing <see cref="TileOverlap"/> more on every side that is inside the image. Null or 0
+    /// (default) means automatic: the image is tiled only above <see cref="MaxUntiledPixels"/>, with tiles of
+    /// sqrt(<see cref="MaxUntiledPixels"/>) - 2 x overlap pixels (at least <see cref="MinTileSize"/>). A positive
+    /// value (at least <see cref="MinTileSize"/>) tiles every image larger than one tile.
+    /// </summary>
+    public int? TileSize { get; set; }
+
+    /// <summary>
+    /// Context in low-resolution pixels that a tile sees beyond its core on each inner side; the network's output
+    /// outside the core is discarded (centre-crop blending). Null (default) means the network's receptive-field
+    /// radius, measured once per network (exact result); for networks with a global operation (RCAN's and DRN's
+    /// channel attention) or a radius above 127 pixels, 32 (an approximation; see the README's "Large images").
+    /// </summary>
+    public int? TileOverlap { get; set; }
+
+    /// <summary>
+    /// Images with more low-resolution pixels (width x height) than this are tiled when <see cref="TileSize"/> is
+    /// automatic. Default 262,144 (512 x 512).
+    /// </summary>
+    public long MaxUntiledPixels { get; set; } = 512 * 512;
+
+    /// <summary>
+    /// The x8 self-ensemble (Lim et al., EDSR, 2017): the network runs on the 8 flips and rotations of the input
+    /// and the outputs, transformed back, are averaged. Eight times slower; usually +0.1 to +0.2 dB. Default false.
+    /// </summary>
+    public bool SelfEnsemble { get; set; }
+
+    /// <summary>A copy (the transformer keeps its own, so later changes to an options object do not affect it).</summary>
+    internal SrInferenceOptions Clone() => (SrInferenceOptions)MemberwiseClone();
+
+    /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> that says what is wrong and what to do.</summary>
+    /// <param name="parameterName">The argument or option the options came from (for the exception).</param>
+    internal void Validate(string parameterName)
+    {
+        if (TileSize is int tile && tile != 0 && tile < MinTileSize)
+            throw new ArgumentOutOfRangeException(parameterName, tile,
+                $"{nameof(TileSize)} is {tile}; use at least {MinTileSize} low-resolution pixels, or null/0 for automatic tiling.");
+        if (TileOverlap is int overlap && overlap < 0)
+            throw new ArgumentOutOfRangeException(parameterName, overlap,
+                $"{nameof(TileOverlap)} is {overlap}; use 0 or more low-resolution pixels, or null for the network's receptive field.");
+        if (MaxUntiledPixels <= 0)
+            throw new ArgumentOutOfRangeException(parameterName, MaxUntiledPixels,
+                $"{nameof(MaxUntiledPixels)} is {MaxUntiledPixels}; use a positive pixel count (default {512 * 512} = 512 x 512).");
+    }
+}

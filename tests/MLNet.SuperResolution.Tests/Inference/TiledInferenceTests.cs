@@ -1,0 +1,137 @@
+using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Inference;
+using MLNet.SuperResolution.Tests.Architectures;
+using TorchSharp;
+using static MLNet.SuperResolution.Tests.Inference.InferenceTestNetworks;
+using static TorchSharp.torch;
+
+namespace MLNet.SuperResolution.Tests.Inference;
+
+/// <summary>
+/// Tiled inference equals whole-image inference (to 1e-4, before 8-bit rounding) when the overlap covers the
+/// receptive field: three networks of different fields, an image several tiles wide whose size the tile does not
+/// divide; automatic tiling above the pixel budget; no tensor kept per tile.
+/// </summary>
+[Collection(TorchRngCollection.Name)]
+public sealed class TiledInferenceTests(ITestOutputHelper output)
+{
+    private const int Height = 29, Width = 37, Tile = 10;
+
+    [Theory]
+    [InlineData(SrArchitecture.Espcn, SrPreset.Notes, SrChannels.Rgb, 2)]
+    [InlineData(SrArchitecture.Vdsr, SrPreset.Notes, SrChannels.Y, 3)]
+    [InlineData(SrArchitecture.EdsrBaseline, SrPreset.Notes, SrChannels.Rgb, 2)]
+    public void TiledEqualsWholeImageWhenTheOverlapCoversTheReceptiveField(SrArchitecture architecture, SrPreset preset, SrChannels channels, int scale)
+    {
+        using var network = Build(architecture, scale, preset, channels);
+        var upscaler = new SrUpscaler(architecture, scale, channels, network, CPU, new SrInferenceOptions { TileSize = Tile });
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var input = Input(network.Channels, Height, Width);
+        var whole = network.forward(input);
+
+        var field = ReceptiveField.Of(network, CPU);
+        Assert.True(field.Bounded);
+        Assert.Equal((Tile, field.Radius), upscaler.TilePlan(Height, Width));
+        var tiled = upscaler.Forward(input);
+        double error = MaxAbsDifference(tiled, whole);
+        double belowField = MaxAbsDifference(TiledInference.Forward(network.forward, input, scale, Tile, field.Radius - 1), whole);
+        double noOverlap = MaxAbsDifference(TiledInference.Forward(network.forward, input, scale, Tile, 0), whole);
+        output.WriteLine($"{architecture} {preset} x{scale} {channels}: receptive radius {field.Radius} LR px; {Width}x{Height} LR in {Tile}-px tiles: " +
+            $"max |tiled - whole| = {error:E2} (overlap {field.Radius}), {belowField:E2} (overlap {field.Radius - 1}), {noOverlap:E2} (no overlap)");
+        Assert.Equal(whole.shape, tiled.shape);
+        Assert.True(error < 1e-4, $"tiled differs from whole-image inference by {error:E2}");
+        Assert.True(noOverlap > 1e-3, $"control: tiles without overlap should differ visibly, got {noOverlap:E2}");
+    }
+
+    /// <summary>Every network of the zoo without a global operation (Notes presets, the paper's first scale).</summary>
+    public static TheoryData<SrArchitecture> BoundedArchitectures()
+        => new(SrModelZoo.Models.Select(m => m.Architecture).Where(a => a is not (SrArchitecture.Rcan or SrArchitecture.Drn)));
+
+    [Theory]
+    [MemberData(nameof(BoundedArchitectures))]
+    public void EveryNetworkWithoutGlobalOperationsTilesExactly(SrArchitecture architecture)
+    {
+        var model = SrModelZoo.Get(architecture);
+        int scale = model.Scales[0];
+        using var network = Build(architecture, scale, SrPreset.Notes, model.Channels(SrPreset.Notes));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var field = ReceptiveField.Of(network, CPU);
+        Assert.True(field.Bounded, $"{architecture}: receptive field not measured");
+        var input = Input(network.Channels, Height, Width);
+        double error = MaxAbsDifference(TiledInference.Forward(network.forward, input, scale, Tile, field.Radius), network.forward(input));
+        output.WriteLine($"{architecture} x{scale}: radius {field.Radius} LR px, max |tiled - whole| = {error:E2}");
+        Assert.True(error < 1e-4, $"{architecture}: tiled differs from whole-image inference by {error:E2}");
+    }
+
+    [Fact]
+    public void TheThreeNetworksHaveDifferentMeasuredFields()
+    {
+        var radii = new[]
+        {
+            (SrArchitecture.Espcn, SrChannels.Rgb, 2), (SrArchitecture.Vdsr, SrChannels.Y, 3), (SrArchitecture.EdsrBaseline, SrChannels.Rgb, 2),
+        }.Select(c =>
+        {
+            using var network = Build(c.Item1, c.Item3, SrPreset.Notes, c.Item2);
+            return ReceptiveField.Of(network, CPU).Radius;
+        }).ToArray();
+        output.WriteLine($"ESPCN {radii[0]}, VDSR-10 x3 {radii[1]}, EDSR baseline-8 {radii[2]} LR px");
+        Assert.Equal(4, radii[0]); // 5x5, 3x3, 3x3 convolutions on the LR grid: 2 + 1 + 1
+        Assert.Equal(3, radii.Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData(SrArchitecture.Rcan)]
+    [InlineData(SrArchitecture.Drn)]
+    public void ChannelAttentionMakesTheFieldUnbounded(SrArchitecture architecture)
+    {
+        int scale = SrModelZoo.Get(architecture).Scales[0];
+        using var network = Build(architecture, scale, SrPreset.Notes, SrChannels.Rgb);
+        var field = ReceptiveField.Of(network, CPU);
+        Assert.False(field.Bounded);
+        Assert.Equal(ReceptiveField.UnboundedOverlap, field.DefaultOverlap);
+    }
+
+    [Theory]
+    [InlineData(SrChannels.Rgb)]
+    [InlineData(SrChannels.Y)]
+    public void ImagesAboveThePixelBudgetAreTiledAutomatically(SrChannels channels)
+    {
+        using var network = Build(SrArchitecture.Espcn, 2, SrPreset.Notes, channels);
+        var budget = new SrInferenceOptions { MaxUntiledPixels = 400 };
+        var automatic = new SrUpscaler(SrArchitecture.Espcn, 2, channels, network, CPU, budget);
+        // sqrt(400) - 2 x radius 4 = 12-pixel tiles.
+        Assert.Equal((12, 4), automatic.TilePlan(Height, Width));
+        Assert.Null(automatic.TilePlan(16, 25));
+        var image = RandomImage(Width, Height, seed: 3);
+
+        var explicitTiles = new SrUpscaler(SrArchitecture.Espcn, 2, channels, network, CPU, new SrInferenceOptions { TileSize = 12, TileOverlap = 4 });
+        var whole = new SrUpscaler(SrArchitecture.Espcn, 2, channels, network, CPU, new SrInferenceOptions { MaxUntiledPixels = long.MaxValue });
+        Assert.Null(whole.TilePlan(Height, Width));
+        var tiled = automatic.Upscale(image);
+        Assert.Equal(explicitTiles.Upscale(image).Planes, tiled.Planes);
+        var reference = whole.Upscale(image);
+        int maxLevels = tiled.Planes.Zip(reference.Planes, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(maxLevels <= 1, $"8-bit output differs by {maxLevels} levels (float differences below 1e-4 can flip a rounding)");
+    }
+
+    [Fact]
+    public void TilesDoNotKeepTensors()
+    {
+        using var network = Build(SrArchitecture.Espcn, 2, SrPreset.Notes, SrChannels.Rgb);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var input = Input(3, Height, Width);
+        var live = new List<long>();
+        Tensor Forward(Tensor x)
+        {
+            live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+            return network.forward(x);
+        }
+
+        TiledInference.Forward(Forward, input, 2, 8, 4);
+        Assert.Equal(20, live.Count); // 4 x 5 tiles
+        Assert.Single(live.Distinct());
+    }
+}
