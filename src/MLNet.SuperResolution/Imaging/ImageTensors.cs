@@ -22,14 +22,38 @@ internal static class ImageTensors
     /// </summary>
     public static RgbImage ToImage(Tensor rgb, byte[]? alpha = null)
     {
+        var (height, width) = Size(rgb);
+        var planes = new byte[3 * height * width];
+        CopyInto(rgb, planes, width, height, 0, 0);
+        return new RgbImage(width, height, planes, alpha);
+    }
+
+    /// <summary>
+    /// Writes a [1, 3, h, w] (or [3, h, w]) tensor in [0, 1], converted to 8 bits as <see cref="ToImage"/> does, into
+    /// the region at (<paramref name="left"/>, <paramref name="top"/>) of planar RGB bytes of a
+    /// <paramref name="width"/> x <paramref name="height"/> image: how tiled inference assembles a large output
+    /// without holding it as floats.
+    /// </summary>
+    public static void CopyInto(Tensor rgb, byte[] planes, int width, int height, int left, int top)
+    {
         using var scope = NewDisposeScope();
+        var (h, w) = Size(rgb);
+        if (left < 0 || top < 0 || left + w > width || top + h > height || planes.Length != 3 * width * height)
+            throw new ArgumentException($"A {w}x{h} region at ({left}, {top}) does not fit a {width}x{height} image of {planes.Length} bytes.");
         var t = rgb.dim() == 4 ? rgb[0] : rgb;
-        if (t.shape[0] != 3)
-            throw new ArgumentException($"Expected a 3-channel tensor, got shape [{string.Join(", ", rgb.shape)}].", nameof(rgb));
-        int height = (int)t.shape[1], width = (int)t.shape[2];
         // Rounding: values are >= 0 after clamping, so floor(x + 0.5) is round-half-away-from-zero.
         var bytes = t.detach().to(ScalarType.Float32).cpu().clamp(0, 1).mul(255).add(0.5).floor().to(ScalarType.Byte).contiguous();
-        var planes = bytes.data<byte>().ToArray();
-        return new RgbImage(width, height, planes, alpha);
+        ReadOnlySpan<byte> source = bytes.data<byte>().ToArray();
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < h; y++)
+                source.Slice((c * h + y) * w, w).CopyTo(planes.AsSpan(c * width * height + (top + y) * width + left, w));
+    }
+
+    private static (int Height, int Width) Size(Tensor rgb)
+    {
+        var t = rgb.dim() == 4 ? rgb[0] : rgb;
+        if (t.dim() != 3 || t.shape[0] != 3)
+            throw new ArgumentException($"Expected a 3-channel image tensor, got shape [{string.Join(", ", rgb.shape)}].", nameof(rgb));
+        return ((int)t.shape[1], (int)t.shape[2]);
     }
 }

@@ -53,20 +53,50 @@ internal sealed class SrUpscaler : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var input = ImageTensors.ToTensor(lowRes, Device);
-        Tensor rgb;
-        if (Channels == SrChannels.Y)
-        {
-            var ycbcr = ColorSpace.RgbToYCbCr(input);
-            var y = Forward(ycbcr.narrow(1, 0, 1));
-            var cbcr = TorchBicubic.Upscale(ycbcr.narrow(1, 1, 2), Scale);
-            rgb = ColorSpace.YCbCrToRgb(cat(new[] { y, cbcr }, 1));
-        }
-        else
-        {
-            rgb = Forward(input);
-        }
+        var network = ColourForward();
+        if (TilePlan(lowRes.Height, lowRes.Width) is not { } plan)
+            return ImageTensors.ToImage(network(input), alpha);
 
-        return ImageTensors.ToImage(rgb, alpha);
+        // Tiled: each tile's output goes straight into the 8-bit planes, so a large output is never held as floats
+        // (a 4000x3000 photo at x4 would be 2.3 GB per float copy). Y networks tile their bicubic Cb/Cr too, which
+        // needs 3 LR pixels of context to equal the whole-image interpolation.
+        int overlap = Channels == SrChannels.Y ? Math.Max(plan.Overlap, BicubicContext) : plan.Overlap;
+        int width = lowRes.Width * Scale, height = lowRes.Height * Scale;
+        var planes = new byte[3L * width * height <= Array.MaxLength ? 3 * width * height
+            : throw new InvalidOperationException($"The {width}x{height} output is too large for one image buffer.")];
+        foreach (var row in TiledInference.Tiles(lowRes.Height, plan.TileSize, overlap))
+            foreach (var column in TiledInference.Tiles(lowRes.Width, plan.TileSize, overlap))
+            {
+                using var tileScope = NewDisposeScope();
+                var tile = input.narrow(2, row.ContextStart, row.ContextLength).narrow(3, column.ContextStart, column.ContextLength);
+                var core = network(tile)
+                    .narrow(2, (long)(row.Start - row.ContextStart) * Scale, (long)row.Length * Scale)
+                    .narrow(3, (long)(column.Start - column.ContextStart) * Scale, (long)column.Length * Scale);
+                ImageTensors.CopyInto(core, planes, width, height, column.Start * Scale, row.Start * Scale);
+            }
+
+        return new RgbImage(width, height, planes, alpha);
+    }
+
+    /// <summary>LR pixels of context that MATLAB bicubic upscaling reads beyond a tile (its kernel reaches 2).</summary>
+    private const int BicubicContext = 3;
+
+    /// <summary>
+    /// RGB in [0, 1] to upscaled RGB through the network (untiled; self-ensembled when asked): RGB networks directly,
+    /// Y networks on the Y channel with Cb/Cr upscaled by bicubic.
+    /// </summary>
+    private Func<Tensor, Tensor> ColourForward()
+    {
+        var forward = NetworkForward();
+        if (Channels != SrChannels.Y)
+            return forward;
+        return rgb =>
+        {
+            var ycbcr = ColorSpace.RgbToYCbCr(rgb);
+            var y = forward(ycbcr.narrow(1, 0, 1));
+            var cbcr = TorchBicubic.Upscale(ycbcr.narrow(1, 1, 2), Scale);
+            return ColorSpace.YCbCrToRgb(cat(new[] { y, cbcr }, 1));
+        };
     }
 
     /// <summary>
@@ -75,11 +105,17 @@ internal sealed class SrUpscaler : IDisposable
     /// </summary>
     internal Tensor Forward(Tensor lowRes)
     {
-        var network = Network ?? throw new InvalidOperationException("Bicubic has no network forward pass.");
-        Func<Tensor, Tensor> forward = Inference.SelfEnsemble ? x => SelfEnsemble.Forward(network.forward, x) : network.forward;
+        var forward = NetworkForward();
         return TilePlan((int)lowRes.shape[2], (int)lowRes.shape[3]) is { } plan
             ? TiledInference.Forward(forward, lowRes, Scale, plan.TileSize, plan.Overlap)
             : forward(lowRes);
+    }
+
+    /// <summary>The network's forward pass, self-ensembled when asked.</summary>
+    private Func<Tensor, Tensor> NetworkForward()
+    {
+        var network = Network ?? throw new InvalidOperationException("Bicubic has no network forward pass.");
+        return Inference.SelfEnsemble ? x => SelfEnsemble.Forward(network.forward, x) : network.forward;
     }
 
     /// <summary>
