@@ -102,32 +102,43 @@ internal static class ImageFiles
     {
         ArgumentNullException.ThrowIfNull(image);
         int width = image.Width, height = image.Height, n = width * height;
-        var pixels = new Rgba32[n];
-        image.CopyPixelDataTo(pixels);
         var planes = new byte[3 * n];
         byte[]? alpha = keepAlpha ? new byte[n] : null;
-        for (int i = 0; i < n; i++)
+        image.ProcessPixelRows(accessor =>
         {
-            var p = pixels[i];
-            planes[i] = p.R;
-            planes[n + i] = p.G;
-            planes[2 * n + i] = p.B;
-            if (alpha is not null)
-                alpha[i] = p.A;
-        }
-
+            for (int y = 0; y < height; y++)
+            {
+                var row = accessor.GetRowSpan(y);
+                for (int x = 0, i = y * width; x < width; x++, i++)
+                {
+                    var p = row[x];
+                    planes[i] = p.R;
+                    planes[n + i] = p.G;
+                    planes[2 * n + i] = p.B;
+                    if (alpha is not null)
+                        alpha[i] = p.A;
+                }
+            }
+        });
         return new RgbImage(width, height, planes, alpha) { Source = source };
     }
 
-    /// <summary>Makes an ImageSharp image of an <see cref="RgbImage"/> (opaque where it has no alpha).</summary>
+    /// <summary>Makes an ImageSharp image of an <see cref="RgbImage"/> (opaque where it has no alpha), row by row, with no intermediate copy.</summary>
     public static Image<Rgba32> ToImageSharp(RgbImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        int n = image.PlaneSize;
-        var pixels = new Rgba32[n];
-        for (int i = 0; i < n; i++)
-            pixels[i] = new Rgba32(image.Planes[i], image.Planes[n + i], image.Planes[2 * n + i], image.Alpha?[i] ?? (byte)255);
-        return Image.LoadPixelData<Rgba32>(pixels, image.Width, image.Height);
+        int width = image.Width, height = image.Height, n = image.PlaneSize;
+        var result = new Image<Rgba32>(width, height);
+        result.ProcessPixelRows(accessor =>
+        {
+            for (int y = 0; y < height; y++)
+            {
+                var row = accessor.GetRowSpan(y);
+                for (int x = 0, i = y * width; x < width; x++, i++)
+                    row[x] = new Rgba32(image.Planes[i], image.Planes[n + i], image.Planes[2 * n + i], image.Alpha?[i] ?? (byte)255);
+            }
+        });
+        return result;
     }
 
     /// <summary>The format a file name asks for, by its extension.</summary>
