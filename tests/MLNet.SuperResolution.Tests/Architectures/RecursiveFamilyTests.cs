@@ -80,20 +80,7 @@ public class RecursiveFamilyTests(ITestOutputHelper output)
     [Theory]
     [MemberData(nameof(FamilyScales))]
     public void NotesPreset_Forward_UpscalesShape(SrArchitecture architecture, int scale)
-    {
-        using var scope = NewDisposeScope();
-        random.manual_seed(3);
-        foreach (int channels in new[] { 1, 3 })
-        {
-            var options = NetworkFactory.Describe(architecture).Options(SrPreset.Notes);
-            using var network = NetworkFactory.Create(architecture, scale, channels, options);
-            network.eval();
-            using var _ = no_grad();
-            var result = network.forward(rand(2, channels, 8, 8));
-            Assert.Equal(new long[] { 2, channels, 8 * scale, 8 * scale }, result.shape);
-            Assert.True(result.isfinite().all().item<bool>());
-        }
-    }
+        => FamilyChecks.NotesForwardShapes(architecture, scale, 8, 8, seed: 3);
 
     [Fact]
     public void Recursions_ShareWeights_ParametersDoNotGrowWithDepth()
