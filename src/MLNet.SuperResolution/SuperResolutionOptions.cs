@@ -36,10 +36,18 @@ public sealed class SuperResolutionOptions
     /// <summary>The output column holding the upscaled images (<c>MLImage</c>). Default "SuperRes".</summary>
     public string OutputColumnName { get; set; } = "SuperRes";
 
-    /// <summary>Number of epochs. One epoch draws <see cref="PatchesPerImage"/> random patches from every training image. Default 10.</summary>
+    /// <summary>
+    /// Number of epochs. An epoch is not a pass over every pixel: it is ceil(images x <see cref="PatchesPerImage"/> /
+    /// <see cref="BatchSize"/>) optimisation steps, each on <see cref="BatchSize"/> patches drawn uniformly at random
+    /// (image, position, flip/rotation) with replacement. Epochs are the unit of validation, checkpoints and epoch-based
+    /// learning-rate milestones. Default 10.
+    /// </summary>
     public int Epochs { get; set; } = 10;
 
-    /// <summary>Random patches drawn from each image per epoch. Default 16.</summary>
+    /// <summary>
+    /// Random patches per image per epoch, on average (patches are drawn with replacement, so an image may get more or
+    /// fewer); with <see cref="BatchSize"/> it fixes the steps per epoch. Default 16.
+    /// </summary>
     public int PatchesPerImage { get; set; } = 16;
 
     /// <summary>Patches per optimisation step. Default 16.</summary>
@@ -56,7 +64,7 @@ public sealed class SuperResolutionOptions
 
     /// <summary>
     /// How the learning rate changes over training. Default <see cref="SrLearningRateSchedule.Cosine"/>: from
-    /// <see cref="LearningRate"/> down to 1% of it at the last step, which removes the end-of-training noise of a
+    /// <see cref="LearningRate"/> down to <see cref="CosineFloor"/> (1%) of it at the last step, which removes the end-of-training noise of a
     /// constant rate (with Adam at 1e-3, output biases otherwise wander by a few 8-bit levels).
     /// </summary>
     public SrLearningRateSchedule LearningRateSchedule { get; set; } = SrLearningRateSchedule.Cosine;
@@ -79,20 +87,79 @@ public sealed class SuperResolutionOptions
     /// </summary>
     public string? InitialWeightsPath { get; set; }
 
+    // ---- Training at quality: optimiser, schedule, clipping, weight averaging ----
+
+    /// <summary>Adam's beta1, the decay of the gradient's running mean. Default 0.9 (EDSR and most SR papers).</summary>
+    public double AdamBeta1 { get; set; } = 0.9;
+
+    /// <summary>Adam's beta2, the decay of the squared gradient's running mean. Default 0.999.</summary>
+    public double AdamBeta2 { get; set; } = 0.999;
+
+    /// <summary>
+    /// <see cref="SrLearningRateSchedule.Cosine"/>: the last step's learning rate as a fraction of
+    /// <see cref="LearningRate"/>, in [0, 1]. Default 0.01.
+    /// </summary>
+    public double CosineFloor { get; set; } = 0.01;
+
+    /// <summary>
+    /// <see cref="SrLearningRateSchedule.Step"/>: the learning rate is multiplied by <see cref="Gamma"/> every this many
+    /// epochs (EDSR: 200 epochs of 1000 steps, gamma 0.5). Default 200.
+    /// </summary>
+    public int StepSize { get; set; } = 200;
+
+    /// <summary>
+    /// <see cref="SrLearningRateSchedule.MultiStep"/>: the epochs after which the learning rate is multiplied by
+    /// <see cref="Gamma"/>, strictly increasing and positive (e.g. { 100, 150 }). Required by MultiStep; ignored otherwise.
+    /// </summary>
+    public int[]? Milestones { get; set; }
+
+    /// <summary>Step and MultiStep schedules: the decay factor, in (0, 1]. Default 0.5.</summary>
+    public double Gamma { get; set; } = 0.5;
+
+    /// <summary>
+    /// Optimisation steps (not epochs) over which the learning rate ramps up linearly from LearningRate / WarmupSteps
+    /// to the schedule's value; applies to every schedule. Default 0 (no warm-up).
+    /// </summary>
+    public int WarmupSteps { get; set; }
+
+    /// <summary>
+    /// Clips the gradients so that their global L2 norm (over all parameters) is at most this value before each step.
+    /// Null (default) = no clipping. Deep plain networks with high learning rates need it (VDSR: 0.4 / learning rate
+    /// in its paper; with Adam, values around 0.1-1 are typical).
+    /// </summary>
+    public double? GradientClipNorm { get; set; }
+
+    /// <summary>
+    /// Keeps an exponential moving average of the weights, <c>avg = decay * avg + (1 - decay) * weights</c> after
+    /// every step, and the fitted model uses the averaged weights (validation too). Typical: 0.999. Null (default) = off.
+    /// </summary>
+    public double? EmaDecay { get; set; }
+
     /// <summary>Test hook: a step at which to poison one gradient with NaN (checks the non-finite guard).</summary>
     internal int? InjectNonFiniteGradientAtStep { get; set; }
 
-    internal SuperResolutionOptions Clone() => (SuperResolutionOptions)MemberwiseClone();
+    internal SuperResolutionOptions Clone()
+    {
+        var clone = (SuperResolutionOptions)MemberwiseClone();
+        clone.Milestones = Milestones?.ToArray();
+        return clone;
+    }
 }
 
 /// <summary>Learning-rate schedules.</summary>
 public enum SrLearningRateSchedule
 {
-    /// <summary>Cosine annealing from the learning rate to 1% of it over all steps.</summary>
+    /// <summary>Cosine annealing from the learning rate to <see cref="SuperResolutionOptions.CosineFloor"/> of it over all steps.</summary>
     Cosine = 0,
 
     /// <summary>The same learning rate throughout.</summary>
     Constant = 1,
+
+    /// <summary>Multiplied by <see cref="SuperResolutionOptions.Gamma"/> every <see cref="SuperResolutionOptions.StepSize"/> epochs.</summary>
+    Step = 2,
+
+    /// <summary>Multiplied by <see cref="SuperResolutionOptions.Gamma"/> after each epoch of <see cref="SuperResolutionOptions.Milestones"/>.</summary>
+    MultiStep = 3,
 }
 
 /// <summary>Training losses.</summary>

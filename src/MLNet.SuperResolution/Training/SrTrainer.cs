@@ -7,8 +7,9 @@ using static TorchSharp.torch;
 namespace MLNet.SuperResolution.Training;
 
 /// <summary>
-/// The training loop: random aligned LR/HR patches with flips and 90-degree rotations, Adam, L1 or L2 loss, a fixed
-/// number of epochs. Steps whose loss or gradients are not finite are skipped and counted. No ML.NET types here.
+/// The training loop: random aligned LR/HR patches with flips and 90-degree rotations, Adam, L1/L2/Charbonnier loss,
+/// a learning-rate schedule with optional warm-up, optional gradient clipping and weight averaging, a fixed number of
+/// epochs. Steps whose loss or gradients are not finite are skipped and counted. No ML.NET types here.
 /// </summary>
 internal static class SrTrainer
 {
@@ -28,13 +29,12 @@ internal static class SrTrainer
 
         int stepsPerEpoch = Math.Max(1, (int)Math.Ceiling(data.Count * (double)settings.PatchesPerImage / settings.BatchSize));
         int totalSteps = stepsPerEpoch * settings.Epochs;
-        var random = new Random(settings.Seed);
-        var parameters = network.parameters().Where(p => p.requires_grad).ToArray();
-        using var optimizer = optim.Adam(parameters, settings.LearningRate);
-        var schedule = settings.Schedule == SrLearningRateSchedule.Cosine
-            ? optim.lr_scheduler.CosineAnnealingLR(optimizer, totalSteps, settings.LearningRate * 0.01)
-            : null;
+        var schedule = new LearningRateSchedule(settings.Schedule, settings.LearningRate, totalSteps, stepsPerEpoch,
+            settings.StepSize, settings.Milestones, settings.Gamma, settings.CosineFloor, settings.WarmupSteps);
         network.to(settings.Device).train();
+        var parameters = network.parameters().Where(p => p.requires_grad).ToArray();
+        using var optimizer = optim.Adam(parameters, settings.LearningRate, settings.AdamBeta1, settings.AdamBeta2);
+        using var average = settings.EmaDecay is { } decay ? new WeightAverage(network, decay) : null;
 
         monitor.Info($"Training {network.GetType().Name} x{scale}: {data.Count} images, {settings.Epochs} epochs x {stepsPerEpoch} steps, " +
                      $"batch {settings.BatchSize}, HR patch {lowPatch * scale}, {settings.Loss} loss, lr {settings.LearningRate} ({settings.Schedule}), device {settings.Device}.");
@@ -53,7 +53,7 @@ internal static class SrTrainer
                 monitor.CheckAlive();
                 step++;
                 using var scope = NewDisposeScope();
-                var (lowRes, highRes) = SampleBatch(data, settings.BatchSize, lowPatch, scale, random, settings.Device);
+                var (lowRes, highRes) = SampleBatch(data, settings.BatchSize, lowPatch, scale, StepRandom(settings.Seed, step), settings.Device);
                 optimizer.zero_grad();
                 var loss = network.TrainingLoss(lowRes, highRes, Criterion(settings.Loss));
                 loss.backward();
@@ -66,12 +66,14 @@ internal static class SrTrainer
                     skipped++;
                     optimizer.zero_grad();
                     monitor.Warning($"Step {step}: non-finite loss or gradient (loss {lossValue}); step skipped, weights unchanged ({skipped} skipped so far).");
-                    schedule?.step();
                     continue;
                 }
 
+                if (settings.GradientClipNorm is { } maxNorm)
+                    ClipGradients(parameters, maxNorm);
+                SetLearningRate(optimizer, schedule.At(step - 1));
                 optimizer.step();
-                schedule?.step();
+                average?.Update();
                 epochSum += lossValue;
                 epochFinite++;
                 runningLoss += lossValue;
@@ -91,11 +93,36 @@ internal static class SrTrainer
             epochLosses.Add(epochFinite > 0 ? epochSum / epochFinite : double.NaN);
         }
 
+        if (average is not null)
+            WeightAverage.Restore(network, average.Average);
         network.eval();
         if (skipped > 0)
             monitor.Warning($"{skipped} of {step} steps were skipped because of non-finite losses or gradients.");
         monitor.Info($"Training done in {clock.Elapsed.TotalSeconds:F1} s; final epoch loss {epochLosses[^1]:F5}.");
         return new SrTrainingSummary(step, skipped, epochLosses, clock.Elapsed, lowPatch * scale);
+    }
+
+    /// <summary>
+    /// The sampling generator of one step, derived from (seed, step) alone so that a resumed run draws the same patches
+    /// as an uninterrupted one (SplitMix64 of the pair).
+    /// </summary>
+    internal static Random StepRandom(int seed, int step)
+    {
+        ulong z = ((ulong)(uint)seed << 32 | (uint)step) + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return new Random((int)(z & 0x7FFFFFFF));
+    }
+
+    /// <summary>Scales the gradients so that their global L2 norm is at most <paramref name="maxNorm"/>; returns the norm before clipping.</summary>
+    internal static double ClipGradients(IEnumerable<Parameter> parameters, double maxNorm)
+        => nn.utils.clip_grad_norm_(parameters, maxNorm);
+
+    private static void SetLearningRate(optim.Optimizer optimizer, double rate)
+    {
+        foreach (var group in optimizer.ParamGroups)
+            group.LearningRate = rate;
     }
 
     /// <summary>The element loss: a scalar mean over the batch.</summary>

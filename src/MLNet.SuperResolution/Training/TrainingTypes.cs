@@ -25,7 +25,26 @@ internal sealed record TrainingSettings(
     int Seed,
     int LogEveryNSteps,
     Device Device,
-    int? InjectNonFiniteGradientAtStep = null);
+    int? InjectNonFiniteGradientAtStep = null)
+{
+    public double AdamBeta1 { get; init; } = 0.9;
+
+    public double AdamBeta2 { get; init; } = 0.999;
+
+    public double CosineFloor { get; init; } = 0.01;
+
+    public int StepSize { get; init; } = 200;
+
+    public IReadOnlyList<int> Milestones { get; init; } = Array.Empty<int>();
+
+    public double Gamma { get; init; } = 0.5;
+
+    public int WarmupSteps { get; init; }
+
+    public double? GradientClipNorm { get; init; }
+
+    public double? EmaDecay { get; init; }
+}
 
 /// <summary>Where the trainer reports; the ML.NET side implements it with a channel and the host's cancellation.</summary>
 internal interface ITrainingMonitor

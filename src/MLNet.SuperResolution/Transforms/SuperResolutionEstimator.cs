@@ -59,6 +59,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         if (o.InitialWeightsPath is { } path && !File.Exists(path))
             throw new FileNotFoundException($"InitialWeightsPath '{path}' does not exist.", path);
         TorchDevices.Parse(o.Device);
+        ValidateOptimisation(o);
 
         static void CheckName(string name, string option)
         {
@@ -70,6 +71,41 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         {
             if (value <= 0)
                 throw new ArgumentOutOfRangeException(option, value, $"{option} must be positive.");
+        }
+    }
+
+    private static void ValidateOptimisation(SuperResolutionOptions o)
+    {
+        CheckUnitInterval(o.AdamBeta1, nameof(o.AdamBeta1), "Adam's betas are in [0, 1), typically 0.9 and 0.999");
+        CheckUnitInterval(o.AdamBeta2, nameof(o.AdamBeta2), "Adam's betas are in [0, 1), typically 0.9 and 0.999");
+        if (!(o.CosineFloor >= 0 && o.CosineFloor <= 1))
+            throw new ArgumentOutOfRangeException(nameof(o.CosineFloor), o.CosineFloor, "CosineFloor is a fraction of LearningRate in [0, 1] (default 0.01).");
+        if (!(o.Gamma > 0 && o.Gamma <= 1))
+            throw new ArgumentOutOfRangeException(nameof(o.Gamma), o.Gamma, "Gamma, the learning-rate decay factor, must be in (0, 1] (e.g. 0.5).");
+        if (o.LearningRateSchedule == SrLearningRateSchedule.Step && o.StepSize <= 0)
+            throw new ArgumentOutOfRangeException(nameof(o.StepSize), o.StepSize, "StepSize is the number of epochs between learning-rate decays and must be positive.");
+        if (o.LearningRateSchedule == SrLearningRateSchedule.MultiStep)
+        {
+            if (o.Milestones is not { Length: > 0 } milestones)
+                throw new ArgumentException("The MultiStep schedule needs Milestones: the epochs after which the learning rate is multiplied by Gamma, e.g. { 100, 150 }.", nameof(o.Milestones));
+            for (int i = 0; i < milestones.Length; i++)
+            {
+                if (milestones[i] <= 0 || (i > 0 && milestones[i] <= milestones[i - 1]))
+                    throw new ArgumentException($"Milestones must be positive epoch numbers in strictly increasing order; got {{ {string.Join(", ", milestones)} }}.", nameof(o.Milestones));
+            }
+        }
+
+        if (o.WarmupSteps < 0)
+            throw new ArgumentOutOfRangeException(nameof(o.WarmupSteps), o.WarmupSteps, "WarmupSteps must be 0 (no warm-up) or positive.");
+        if (o.GradientClipNorm is { } clip && !(clip > 0 && double.IsFinite(clip)))
+            throw new ArgumentOutOfRangeException(nameof(o.GradientClipNorm), clip, "GradientClipNorm must be a positive number, or null for no clipping.");
+        if (o.EmaDecay is { } decay)
+            CheckUnitInterval(decay, nameof(o.EmaDecay), "EmaDecay is in [0, 1), typically 0.999; null turns averaging off");
+
+        static void CheckUnitInterval(double value, string option, string hint)
+        {
+            if (!(value >= 0 && value < 1))
+                throw new ArgumentOutOfRangeException(option, value, $"{option} must be in [0, 1): {hint}.");
         }
     }
 
@@ -101,7 +137,18 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
 
             var settings = new TrainingSettings(_options.Scale, _options.Epochs, _options.PatchesPerImage, _options.BatchSize,
                 _options.PatchSize, _options.LearningRate, _options.LearningRateSchedule, _options.Loss, seed, _options.LogEveryNSteps, device,
-                _options.InjectNonFiniteGradientAtStep);
+                _options.InjectNonFiniteGradientAtStep)
+            {
+                AdamBeta1 = _options.AdamBeta1,
+                AdamBeta2 = _options.AdamBeta2,
+                CosineFloor = _options.CosineFloor,
+                StepSize = _options.StepSize,
+                Milestones = _options.Milestones ?? Array.Empty<int>(),
+                Gamma = _options.Gamma,
+                WarmupSteps = _options.WarmupSteps,
+                GradientClipNorm = _options.GradientClipNorm,
+                EmaDecay = _options.EmaDecay,
+            };
             var monitor = new ChannelMonitor(_host, channel, progress);
             var summary = SrTrainer.Train(network, data, settings, monitor);
             var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device);

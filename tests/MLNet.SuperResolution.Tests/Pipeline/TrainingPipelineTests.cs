@@ -116,6 +116,40 @@ public sealed class TrainingPipelineTests : IDisposable
     }
 
     [Fact]
+    public void WarmupMultiStepClippingAndAveragingTrain()
+    {
+        var options = Tiny(SrArchitecture.Espcn, SrChannels.Y);
+        options.LearningRateSchedule = SrLearningRateSchedule.MultiStep;
+        options.Milestones = new[] { 3, 5 };
+        options.WarmupSteps = 4;
+        options.GradientClipNorm = 0.5;
+        options.EmaDecay = 0.5;
+        options.AdamBeta1 = 0.8;
+        var (model, _) = Train(new MLContext(seed: 4), options);
+        var losses = model.TrainingSummary!.EpochLosses;
+        Assert.True(losses[^1] < losses[0], $"loss did not decrease: {losses[0]:F5} -> {losses[^1]:F5}");
+        Assert.All(model.Upscaler.Network!.parameters(), p => Assert.True(p.isfinite().all().item<bool>()));
+    }
+
+    [Theory]
+    [InlineData(nameof(SuperResolutionOptions.Milestones), "strictly increasing")]
+    [InlineData(nameof(SuperResolutionOptions.Gamma), "Gamma")]
+    [InlineData(nameof(SuperResolutionOptions.EmaDecay), "EmaDecay")]
+    [InlineData(nameof(SuperResolutionOptions.GradientClipNorm), "GradientClipNorm")]
+    public void InvalidOptimisationOptionsAreRejected(string option, string message)
+    {
+        var options = Tiny(SrArchitecture.Espcn, SrChannels.Y);
+        options.LearningRateSchedule = SrLearningRateSchedule.MultiStep;
+        options.Milestones = option == nameof(options.Milestones) ? new[] { 5, 3 } : new[] { 2 };
+        if (option == nameof(options.Gamma)) options.Gamma = 1.5;
+        if (option == nameof(options.EmaDecay)) options.EmaDecay = 1;
+        if (option == nameof(options.GradientClipNorm)) options.GradientClipNorm = 0;
+        var error = Assert.ThrowsAny<ArgumentException>(() => new MLContext().Transforms.SuperResolution(options));
+        Assert.Contains(message, error.Message);
+        Assert.Equal(option, error.ParamName);
+    }
+
+    [Fact]
     public void CancellationStopsTraining()
     {
         var ml = new MLContext(seed: 5);
