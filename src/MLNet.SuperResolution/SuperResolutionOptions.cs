@@ -135,6 +135,52 @@ public sealed class SuperResolutionOptions
     /// </summary>
     public double? EmaDecay { get; set; }
 
+    // ---- Training at quality: checkpoints and resume ----
+
+    /// <summary>
+    /// A directory for a resumable checkpoint (one file, <c>training.srcheckpoint</c>, replaced atomically): weights,
+    /// Adam's state, step and epoch counters, the weight average, the best weights and the loss/validation history.
+    /// When the directory already holds a checkpoint, training resumes from it (same options and data; a larger
+    /// <see cref="Epochs"/> continues a finished run) and ends with the same weights as an uninterrupted run. Null
+    /// (default) = no checkpoints.
+    /// </summary>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>Write a checkpoint every this many epochs (and always at the end of training). Default 1.</summary>
+    public int CheckpointEveryNEpochs { get; set; } = 1;
+
+    // ---- Training at quality: validation and stopping ----
+
+    /// <summary>
+    /// Optional validation images: a data view with the same low-resolution and high-resolution image columns
+    /// (<see cref="InputColumnName"/>, <see cref="LabelColumnName"/>). Evaluated every
+    /// <see cref="ValidationEveryNEpochs"/> epochs with the protocol PSNR (Y channel, <see cref="Scale"/> pixels shaved),
+    /// logged, and recorded in <see cref="SrTrainingSummary.Validations"/>. Null (default) = no validation.
+    /// </summary>
+    public Microsoft.ML.IDataView? ValidationSet { get; set; }
+
+    /// <summary>Validate every this many epochs (and after the last one). Default 1.</summary>
+    public int ValidationEveryNEpochs { get; set; } = 1;
+
+    /// <summary>
+    /// With a <see cref="ValidationSet"/>: end training with the weights of the best validation PSNR instead of the
+    /// last ones. Default false.
+    /// </summary>
+    public bool KeepBestWeights { get; set; }
+
+    /// <summary>
+    /// With a <see cref="ValidationSet"/>: stop when the validation PSNR has not improved for this many validations in
+    /// a row. Null (default) = never stop early.
+    /// </summary>
+    public int? EarlyStoppingPatience { get; set; }
+
+    /// <summary>
+    /// Stop cleanly after the step during which this much wall-clock time (of this <c>Fit</c> call) has passed; the
+    /// model keeps the weights reached (or the best ones, with <see cref="KeepBestWeights"/>) and a checkpoint is
+    /// written when <see cref="CheckpointDirectory"/> is set. Null (default) = no limit.
+    /// </summary>
+    public TimeSpan? MaxTrainingTime { get; set; }
+
     /// <summary>Test hook: a step at which to poison one gradient with NaN (checks the non-finite guard).</summary>
     internal int? InjectNonFiniteGradientAtStep { get; set; }
 

@@ -1,3 +1,4 @@
+using MLNet.SuperResolution.Architectures;
 using static TorchSharp.torch;
 
 namespace MLNet.SuperResolution.Training;
@@ -44,6 +45,23 @@ internal sealed record TrainingSettings(
     public double? GradientClipNorm { get; init; }
 
     public double? EmaDecay { get; init; }
+
+    /// <summary>Where checkpoints go (and a run resumes from); null = none.</summary>
+    public string? CheckpointDirectory { get; init; }
+
+    public int CheckpointEveryNEpochs { get; init; } = 1;
+
+    /// <summary>Stop cleanly after the step that exceeds this wall-clock time (of this call); null = no limit.</summary>
+    public TimeSpan? MaxTrainingTime { get; init; }
+
+    /// <summary>Mean validation PSNR of the network as it is (called in eval mode); null = no validation.</summary>
+    public Func<SrNetwork, double>? Validate { get; init; }
+
+    public int ValidationEveryNEpochs { get; init; } = 1;
+
+    public bool KeepBestWeights { get; init; }
+
+    public int? EarlyStoppingPatience { get; init; }
 }
 
 /// <summary>Where the trainer reports; the ML.NET side implements it with a channel and the host's cancellation.</summary>

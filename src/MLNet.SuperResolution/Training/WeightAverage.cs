@@ -45,13 +45,16 @@ internal sealed class WeightAverage : IDisposable
 
     /// <summary>Copies a state (from <see cref="Snapshot"/> or <see cref="Average"/>) into the network.</summary>
     public static void Restore(nn.Module network, IReadOnlyList<Tensor> state)
+        => Restore(network.state_dict().Values.ToArray(), state);
+
+    /// <summary>Copies <paramref name="source"/> into <paramref name="target"/>, tensor by tensor.</summary>
+    public static void Restore(IReadOnlyList<Tensor> target, IReadOnlyList<Tensor> source)
     {
         using var noGrad = no_grad();
-        var live = network.state_dict().Values.ToArray();
-        if (live.Length != state.Count)
-            throw new InvalidOperationException($"The saved state has {state.Count} tensors; the network has {live.Length}.");
-        for (int i = 0; i < live.Length; i++)
-            live[i].copy_(state[i]);
+        if (target.Count != source.Count)
+            throw new InvalidOperationException($"The saved state has {source.Count} tensors; the network has {target.Count}.");
+        for (int i = 0; i < target.Count; i++)
+            target[i].copy_(source[i]);
     }
 
     public void Dispose()

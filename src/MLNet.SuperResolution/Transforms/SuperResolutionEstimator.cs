@@ -4,6 +4,7 @@ using Microsoft.ML.Runtime;
 using MLNet.SuperResolution.Architectures;
 using MLNet.SuperResolution.Imaging;
 using MLNet.SuperResolution.Inference;
+using MLNet.SuperResolution.Metrics;
 using MLNet.SuperResolution.Training;
 using MLNet.SuperResolution.Weights;
 using TorchSharp;
@@ -101,6 +102,18 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             throw new ArgumentOutOfRangeException(nameof(o.GradientClipNorm), clip, "GradientClipNorm must be a positive number, or null for no clipping.");
         if (o.EmaDecay is { } decay)
             CheckUnitInterval(decay, nameof(o.EmaDecay), "EmaDecay is in [0, 1), typically 0.999; null turns averaging off");
+        if (o.CheckpointEveryNEpochs <= 0)
+            throw new ArgumentOutOfRangeException(nameof(o.CheckpointEveryNEpochs), o.CheckpointEveryNEpochs, "CheckpointEveryNEpochs must be positive.");
+        if (o.CheckpointDirectory is { } directory && string.IsNullOrWhiteSpace(directory))
+            throw new ArgumentException("CheckpointDirectory must name a directory, or be null for no checkpoints.", nameof(o.CheckpointDirectory));
+        if (o.ValidationEveryNEpochs <= 0)
+            throw new ArgumentOutOfRangeException(nameof(o.ValidationEveryNEpochs), o.ValidationEveryNEpochs, "ValidationEveryNEpochs must be positive.");
+        if (o.EarlyStoppingPatience is { } patience && patience <= 0)
+            throw new ArgumentOutOfRangeException(nameof(o.EarlyStoppingPatience), patience, "EarlyStoppingPatience counts validations without improvement and must be positive, or null for no early stopping.");
+        if ((o.EarlyStoppingPatience is not null || o.KeepBestWeights) && o.ValidationSet is null)
+            throw new ArgumentException("KeepBestWeights and EarlyStoppingPatience select by validation PSNR: set ValidationSet too.", nameof(o.ValidationSet));
+        if (o.MaxTrainingTime is { } time && time <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(o.MaxTrainingTime), time, "MaxTrainingTime must be positive, or null for no limit.");
 
         static void CheckUnitInterval(double value, string option, string hint)
         {
@@ -120,7 +133,17 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
 
         using var channel = _host.Start("TrainModel");
         using var progress = _host.StartProgressChannel("Training super-resolution network");
-        var data = ReadPairs(input, lowColumn, highColumn, channel);
+        var data = ReadPairs(input, lowColumn, highColumn, (low, high) => new TrainingPair(ToChannels(low), ToChannels(high)));
+        channel.Info($"Read {data.Count} training image pairs.");
+        List<(RgbImage Low, RgbImage High)>? validation = null;
+        if (_options.ValidationSet is { } validationSet)
+        {
+            var validationLow = ImageColumns.Check(_host, validationSet.Schema, _options.InputColumnName, "validation input");
+            var validationHigh = ImageColumns.Check(_host, validationSet.Schema, _options.LabelColumnName, "validation label");
+            validation = ReadPairs(validationSet, validationLow, validationHigh, (low, high) => (low, high));
+            channel.Info($"Read {validation.Count} validation image pairs.");
+        }
+
         try
         {
             int channels = _options.Channels == SrChannels.Y ? 1 : 3;
@@ -148,6 +171,13 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
                 WarmupSteps = _options.WarmupSteps,
                 GradientClipNorm = _options.GradientClipNorm,
                 EmaDecay = _options.EmaDecay,
+                CheckpointDirectory = _options.CheckpointDirectory,
+                CheckpointEveryNEpochs = _options.CheckpointEveryNEpochs,
+                MaxTrainingTime = _options.MaxTrainingTime,
+                Validate = validation is null ? null : net => Validate(net, validation, device),
+                ValidationEveryNEpochs = _options.ValidationEveryNEpochs,
+                KeepBestWeights = _options.KeepBestWeights,
+                EarlyStoppingPatience = _options.EarlyStoppingPatience,
             };
             var monitor = new ChannelMonitor(_host, channel, progress);
             var summary = SrTrainer.Train(network, data, settings, monitor);
@@ -166,10 +196,17 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         => ImageColumns.WithImageOutput(_host, inputSchema, _options.OutputColumnName,
             (_options.InputColumnName, "input"), (_options.LabelColumnName, "label"));
 
-    /// <summary>Copies every LR/HR pair out of the data view into tensors in the network's channel space.</summary>
-    private List<TrainingPair> ReadPairs(IDataView input, DataViewSchema.Column lowColumn, DataViewSchema.Column highColumn, IChannel channel)
+    /// <summary>Mean protocol PSNR (Y, scale pixels shaved) of the network's output over the validation pairs.</summary>
+    private double Validate(SrNetwork network, List<(RgbImage Low, RgbImage High)> validation, torch.Device device)
     {
-        var pairs = new List<TrainingPair>();
+        var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device); // not disposed: it would dispose the network
+        return validation.Count == 0 ? double.NaN : validation.Average(pair => ImageQuality.PsnrY(upscaler.Upscale(pair.Low), pair.High, _options.Scale));
+    }
+
+    /// <summary>Reads every LR/HR pair out of the data view (HR cropped to a multiple of the scale, sizes checked) and converts it with <paramref name="make"/>.</summary>
+    private List<T> ReadPairs<T>(IDataView input, DataViewSchema.Column lowColumn, DataViewSchema.Column highColumn, Func<RgbImage, RgbImage, T> make)
+    {
+        var pairs = new List<T>();
         int scale = _options.Scale;
         using var cursor = ImageColumns.OpenCursor(input, lowColumn, highColumn);
         var readLow = ImageColumns.MakeReader(cursor, lowColumn);
@@ -190,17 +227,16 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
                         $"and the high-resolution image in '{highColumn.Name}' is {high.Width}x{high.Height} ({cropped.Width}x{cropped.Height} cropped to a " +
                         $"multiple of {scale}); at scale {scale} it must be {low.Width * scale}x{low.Height * scale}. Check Scale, and make '{lowColumn.Name}' " +
                         $"from '{highColumn.Name}' with DownscaleImages(scale: {scale}).");
-                pairs.Add(new TrainingPair(ToChannels(low), ToChannels(cropped)));
+                pairs.Add(make(low, cropped));
             }
         }
         catch
         {
-            foreach (var pair in pairs)
+            foreach (var pair in pairs.OfType<IDisposable>())
                 pair.Dispose();
             throw;
         }
 
-        channel.Info($"Read {pairs.Count} training image pairs.");
         return pairs;
     }
 
