@@ -178,6 +178,7 @@ internal static class SrTrainer
         }
 
         network.train();
+        monitor.Validated(epoch, psnr);
         var best = state.Best!;
         monitor.Info($"Epoch {epoch} step {state.Step}: validation PSNR: {psnr:F3} dB (best {best.Psnr:F3} dB after epoch {best.Epoch}).");
         if (settings.EarlyStoppingPatience is { } patience && state.ValidationsSinceBest >= patience && state.Step < totalSteps

@@ -42,7 +42,8 @@ internal static class TrainingCheckpoint
             WriteTensors(writer, network.state_dict().Values.ToArray());
             WriteTensors(writer, average?.Average);
             WriteTensors(writer, state.BestWeights);
-            optimizer.save_state_dict(writer);
+            using (NewDisposeScope())
+                optimizer.save_state_dict(writer);
         }
 
         File.Move(temporary, path, overwrite: true);
@@ -95,7 +96,8 @@ internal static class TrainingCheckpoint
         writer.Write(tensors?.Count ?? -1);
         foreach (var tensor in tensors ?? Array.Empty<Tensor>())
         {
-            using var cpu = tensor.detach().cpu().contiguous();
+            using var scope = NewDisposeScope(); // the detached, CPU and contiguous views
+            var cpu = tensor.detach().cpu().contiguous();
             writer.Write((int)cpu.dtype);
             writer.Write(cpu.ndim);
             foreach (long size in cpu.shape)

@@ -76,4 +76,9 @@ internal interface ITrainingMonitor
 
     /// <summary>Called after every step.</summary>
     void Progress(int epoch, int step, int totalSteps, double loss);
+
+    /// <summary>Called after every validation with its mean PSNR.</summary>
+    void Validated(int epoch, double psnr)
+    {
+    }
 }

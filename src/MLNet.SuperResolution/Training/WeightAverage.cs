@@ -40,7 +40,7 @@ internal sealed class WeightAverage : IDisposable
     public static Tensor[] Snapshot(nn.Module network)
     {
         using var noGrad = no_grad();
-        return network.state_dict().Values.Select(t => t.detach().clone()).ToArray();
+        return network.state_dict().Values.Select(t => t.clone()).ToArray(); // no_grad: plain copies, no graph
     }
 
     /// <summary>Copies a state (from <see cref="Snapshot"/> or <see cref="Average"/>) into the network.</summary>

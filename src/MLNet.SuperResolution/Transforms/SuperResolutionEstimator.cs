@@ -257,16 +257,18 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         private int _totalSteps;
         private int _epoch;
         private double _loss = double.NaN;
+        private double _psnr = double.NaN;
 
         public ChannelMonitor(IHost host, IChannel channel, IProgressChannel progress)
         {
             _host = host;
             _channel = channel;
-            progress.SetHeader(new ProgressHeader(new[] { "Loss" }, new[] { "step", "epoch" }), entry =>
+            progress.SetHeader(new ProgressHeader(new[] { "Loss", "PSNR" }, new[] { "step", "epoch" }), entry =>
             {
                 entry.SetProgress(0, _step, _totalSteps);
                 entry.SetProgress(1, _epoch);
                 entry.SetMetric(0, _loss);
+                entry.SetMetric(1, _psnr);
             });
         }
 
@@ -283,5 +285,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             _totalSteps = totalSteps;
             _loss = loss;
         }
+
+        public void Validated(int epoch, double psnr) => _psnr = psnr;
     }
 }

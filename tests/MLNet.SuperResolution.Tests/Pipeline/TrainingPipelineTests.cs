@@ -215,6 +215,38 @@ public sealed class TrainingPipelineTests : IDisposable
         }
     }
 
+    [Fact]
+    public void AFinishedRunContinuesToMoreEpochsAndRefusesAnotherNetwork()
+    {
+        var paths = _images.TrainingSet();
+        var options = Tiny(SrArchitecture.Espcn, SrChannels.Y);
+        options.LearningRateSchedule = SrLearningRateSchedule.Constant; // independent of Epochs, unlike the cosine
+        options.Epochs = 3;
+        var (uninterrupted, _) = Train(new MLContext(seed: 17), options, paths);
+
+        string directory = Path.Combine(Path.GetTempPath(), "sr-checkpoint-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            options.CheckpointDirectory = directory;
+            options.CheckpointEveryNEpochs = 5; // only the end-of-training checkpoint
+            options.Epochs = 1;
+            Train(new MLContext(seed: 17), options, paths);
+            options.Epochs = 3;
+            var (continued, _) = Train(new MLContext(seed: 17), options, paths);
+            Assert.Equal(18, continued.TrainingSummary!.Steps);
+            Assert.All(Weights(uninterrupted).Zip(Weights(continued)), pair => Assert.Equal(pair.First, pair.Second, 1e-5));
+
+            options.Channels = SrChannels.Rgb; // a 3-channel network cannot resume a 1-channel checkpoint
+            var error = Assert.Throws<InvalidOperationException>(() => Train(new MLContext(seed: 17), options, paths));
+            Assert.Contains("another network", error.Message);
+            Assert.Contains("empty CheckpointDirectory", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
