@@ -63,11 +63,10 @@ internal static class SrTrainer
             monitor.CheckAlive();
             int step = ++state.Step;
             int epoch = (step - 1) / stepsPerEpoch + 1;
-            double? loss = TrainStep(network, parameters, optimizer, criterion, data, settings, lowPatch, step, schedule.At(step - 1));
-            if (loss is not { } lossValue)
+            if (!TrainStep(network, parameters, optimizer, criterion, data, settings, lowPatch, step, schedule.At(step - 1), out double lossValue))
             {
                 state.Skipped++;
-                monitor.Warning($"Step {step}: non-finite loss or gradient; step skipped, weights unchanged ({state.Skipped} skipped so far).");
+                monitor.Warning($"Step {step}: non-finite loss or gradient (loss {lossValue}); step skipped, weights unchanged ({state.Skipped} skipped so far).");
             }
             else
             {
@@ -189,9 +188,9 @@ internal static class SrTrainer
         }
     }
 
-    /// <summary>One optimisation step; the loss, or null (weights unchanged) when the loss or a gradient is not finite.</summary>
-    private static double? TrainStep(SrNetwork network, Parameter[] parameters, optim.Optimizer optimizer, Func<Tensor, Tensor, Tensor> criterion,
-        IReadOnlyList<TrainingPair> data, TrainingSettings settings, int lowPatch, int step, double learningRate)
+    /// <summary>One optimisation step; false (weights unchanged) when the loss or a gradient is not finite.</summary>
+    private static bool TrainStep(SrNetwork network, Parameter[] parameters, optim.Optimizer optimizer, Func<Tensor, Tensor, Tensor> criterion,
+        IReadOnlyList<TrainingPair> data, TrainingSettings settings, int lowPatch, int step, double learningRate, out double lossValue)
     {
         using var scope = NewDisposeScope();
         var (lowRes, highRes) = SampleBatch(data, settings.BatchSize, lowPatch, settings.Scale, StepRandom(settings.Seed, step), settings.Device);
@@ -201,18 +200,18 @@ internal static class SrTrainer
         if (settings.InjectNonFiniteGradientAtStep == step)
             parameters[0].grad!.fill_(double.NaN);
 
-        double lossValue = loss.item<float>();
+        lossValue = loss.item<float>();
         if (!double.IsFinite(lossValue) || !GradientsAreFinite(parameters))
         {
             optimizer.zero_grad();
-            return null;
+            return false;
         }
 
         if (settings.GradientClipNorm is { } maxNorm)
             ClipGradients(parameters, maxNorm);
         SetLearningRate(optimizer, learningRate);
         optimizer.step();
-        return lossValue;
+        return true;
     }
 
     /// <summary>
