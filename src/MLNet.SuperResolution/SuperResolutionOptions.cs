@@ -36,10 +36,18 @@ public sealed class SuperResolutionOptions
     /// <summary>The output column holding the upscaled images (<c>MLImage</c>). Default "SuperRes".</summary>
     public string OutputColumnName { get; set; } = "SuperRes";
 
-    /// <summary>Number of epochs. One epoch draws <see cref="PatchesPerImage"/> random patches from every training image. Default 10.</summary>
+    /// <summary>
+    /// Number of epochs. An epoch is not a pass over every pixel: it is ceil(images x <see cref="PatchesPerImage"/> /
+    /// <see cref="BatchSize"/>) optimisation steps, each on <see cref="BatchSize"/> patches drawn uniformly at random
+    /// (image, position, flip/rotation) with replacement. Epochs are the unit of validation, checkpoints and epoch-based
+    /// learning-rate milestones. Default 10.
+    /// </summary>
     public int Epochs { get; set; } = 10;
 
-    /// <summary>Random patches drawn from each image per epoch. Default 16.</summary>
+    /// <summary>
+    /// Random patches per image per epoch, on average (patches are drawn with replacement, so an image may get more or
+    /// fewer); with <see cref="BatchSize"/> it fixes the steps per epoch. Default 16.
+    /// </summary>
     public int PatchesPerImage { get; set; } = 16;
 
     /// <summary>Patches per optimisation step. Default 16.</summary>
@@ -56,7 +64,7 @@ public sealed class SuperResolutionOptions
 
     /// <summary>
     /// How the learning rate changes over training. Default <see cref="SrLearningRateSchedule.Cosine"/>: from
-    /// <see cref="LearningRate"/> down to 1% of it at the last step, which removes the end-of-training noise of a
+    /// <see cref="LearningRate"/> down to <see cref="CosineFloor"/> (1%) of it at the last step, which removes the end-of-training noise of a
     /// constant rate (with Adam at 1e-3, output biases otherwise wander by a few 8-bit levels).
     /// </summary>
     public SrLearningRateSchedule LearningRateSchedule { get; set; } = SrLearningRateSchedule.Cosine;
@@ -79,6 +87,100 @@ public sealed class SuperResolutionOptions
     /// </summary>
     public string? InitialWeightsPath { get; set; }
 
+    // ---- Training at quality: optimiser, schedule, clipping, weight averaging ----
+
+    /// <summary>Adam's beta1, the decay of the gradient's running mean. Default 0.9 (EDSR and most SR papers).</summary>
+    public double AdamBeta1 { get; set; } = 0.9;
+
+    /// <summary>Adam's beta2, the decay of the squared gradient's running mean. Default 0.999.</summary>
+    public double AdamBeta2 { get; set; } = 0.999;
+
+    /// <summary>
+    /// <see cref="SrLearningRateSchedule.Cosine"/>: the last step's learning rate as a fraction of
+    /// <see cref="LearningRate"/>, in [0, 1]. Default 0.01.
+    /// </summary>
+    public double CosineFloor { get; set; } = 0.01;
+
+    /// <summary>
+    /// <see cref="SrLearningRateSchedule.Step"/>: the learning rate is multiplied by <see cref="Gamma"/> every this many
+    /// epochs (EDSR: 200 epochs of 1000 steps, gamma 0.5). Default 200.
+    /// </summary>
+    public int StepSize { get; set; } = 200;
+
+    /// <summary>
+    /// <see cref="SrLearningRateSchedule.MultiStep"/>: the epochs after which the learning rate is multiplied by
+    /// <see cref="Gamma"/>, strictly increasing and positive (e.g. { 100, 150 }). Required by MultiStep; ignored otherwise.
+    /// </summary>
+    public int[]? Milestones { get; set; }
+
+    /// <summary>Step and MultiStep schedules: the decay factor, in (0, 1]. Default 0.5.</summary>
+    public double Gamma { get; set; } = 0.5;
+
+    /// <summary>
+    /// Optimisation steps (not epochs) over which the learning rate ramps up linearly from LearningRate / WarmupSteps
+    /// to the schedule's value; applies to every schedule. Default 0 (no warm-up).
+    /// </summary>
+    public int WarmupSteps { get; set; }
+
+    /// <summary>
+    /// Clips the gradients so that their global L2 norm (over all parameters) is at most this value before each step.
+    /// Null (default) = no clipping. Deep plain networks with high learning rates need it (VDSR: 0.4 / learning rate
+    /// in its paper; with Adam, values around 0.1-1 are typical).
+    /// </summary>
+    public double? GradientClipNorm { get; set; }
+
+    /// <summary>
+    /// Keeps an exponential moving average of the weights, <c>avg = decay * avg + (1 - decay) * weights</c> after
+    /// every step, and the fitted model uses the averaged weights (validation too). Typical: 0.999. Null (default) = off.
+    /// </summary>
+    public double? EmaDecay { get; set; }
+
+    // ---- Training at quality: checkpoints and resume ----
+
+    /// <summary>
+    /// A directory for a resumable checkpoint (one file, <c>training.srcheckpoint</c>, replaced atomically): weights,
+    /// Adam's state, step and epoch counters, the weight average, the best weights and the loss/validation history.
+    /// When the directory already holds a checkpoint, training resumes from it (same options and data; a larger
+    /// <see cref="Epochs"/> continues a finished run) and ends with the same weights as an uninterrupted run. Null
+    /// (default) = no checkpoints.
+    /// </summary>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>Write a checkpoint every this many epochs (and always at the end of training). Default 1.</summary>
+    public int CheckpointEveryNEpochs { get; set; } = 1;
+
+    // ---- Training at quality: validation and stopping ----
+
+    /// <summary>
+    /// Optional validation images: a data view with the same low-resolution and high-resolution image columns
+    /// (<see cref="InputColumnName"/>, <see cref="LabelColumnName"/>). Evaluated every
+    /// <see cref="ValidationEveryNEpochs"/> epochs with the protocol PSNR (Y channel, <see cref="Scale"/> pixels shaved),
+    /// logged, and recorded in <see cref="SrTrainingSummary.Validations"/>. Null (default) = no validation.
+    /// </summary>
+    public Microsoft.ML.IDataView? ValidationSet { get; set; }
+
+    /// <summary>Validate every this many epochs (and after the last one). Default 1.</summary>
+    public int ValidationEveryNEpochs { get; set; } = 1;
+
+    /// <summary>
+    /// With a <see cref="ValidationSet"/>: end training with the weights of the best validation PSNR instead of the
+    /// last ones. Default false.
+    /// </summary>
+    public bool KeepBestWeights { get; set; }
+
+    /// <summary>
+    /// With a <see cref="ValidationSet"/>: stop when the validation PSNR has not improved for this many validations in
+    /// a row. Null (default) = never stop early.
+    /// </summary>
+    public int? EarlyStoppingPatience { get; set; }
+
+    /// <summary>
+    /// Stop cleanly after the step during which this much wall-clock time (of this <c>Fit</c> call) has passed; the
+    /// model keeps the weights reached (or the best ones, with <see cref="KeepBestWeights"/>) and a checkpoint is
+    /// written when <see cref="CheckpointDirectory"/> is set. Null (default) = no limit.
+    /// </summary>
+    public TimeSpan? MaxTrainingTime { get; set; }
+
     /// <summary>Test hook: a step at which to poison one gradient with NaN (checks the non-finite guard).</summary>
     internal int? InjectNonFiniteGradientAtStep { get; set; }
 
@@ -92,6 +194,7 @@ public sealed class SuperResolutionOptions
     {
         var clone = (SuperResolutionOptions)MemberwiseClone();
         clone.Inference = Inference?.Clone()!;
+        clone.Milestones = Milestones?.ToArray();
         return clone;
     }
 }
@@ -99,11 +202,17 @@ public sealed class SuperResolutionOptions
 /// <summary>Learning-rate schedules.</summary>
 public enum SrLearningRateSchedule
 {
-    /// <summary>Cosine annealing from the learning rate to 1% of it over all steps.</summary>
+    /// <summary>Cosine annealing from the learning rate to <see cref="SuperResolutionOptions.CosineFloor"/> of it over all steps.</summary>
     Cosine = 0,
 
     /// <summary>The same learning rate throughout.</summary>
     Constant = 1,
+
+    /// <summary>Multiplied by <see cref="SuperResolutionOptions.Gamma"/> every <see cref="SuperResolutionOptions.StepSize"/> epochs.</summary>
+    Step = 2,
+
+    /// <summary>Multiplied by <see cref="SuperResolutionOptions.Gamma"/> after each epoch of <see cref="SuperResolutionOptions.Milestones"/>.</summary>
+    MultiStep = 3,
 }
 
 /// <summary>Training losses.</summary>

@@ -33,6 +33,24 @@ internal static class ImageQuality
     /// <exception cref="ArgumentException">The sizes differ, or the shaved image is smaller than the SSIM window.</exception>
     public static (double Psnr, double Ssim) Compare(RgbImage output, RgbImage groundTruth, int border)
     {
+        var (x, y, width, height) = ShavedLuma(output, groundTruth, border, WindowSize, "the {0}x{0} SSIM window");
+        return (Psnr(x, y), Ssim(x, y, width, height));
+    }
+
+    /// <summary>PSNR alone (the validation metric while training): Y, <paramref name="border"/> pixels shaved, as in <see cref="Compare"/>.</summary>
+    /// <param name="output">The SR output, 8-bit RGB.</param>
+    /// <param name="groundTruth">The ground truth, same size.</param>
+    /// <param name="border">Pixels removed from every side (the protocol uses the scale).</param>
+    /// <returns>PSNR in dB (<see cref="double.PositiveInfinity"/> for identical Y).</returns>
+    /// <exception cref="ArgumentException">The sizes differ, or nothing is left after shaving.</exception>
+    public static double PsnrY(RgbImage output, RgbImage groundTruth, int border)
+    {
+        var (x, y, _, _) = ShavedLuma(output, groundTruth, border, 1, "{0} pixel");
+        return Psnr(x, y);
+    }
+
+    private static (double[] X, double[] Y, int Width, int Height) ShavedLuma(RgbImage output, RgbImage groundTruth, int border, int minimum, string what)
+    {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(groundTruth);
         if (output.Width != groundTruth.Width || output.Height != groundTruth.Height)
@@ -41,14 +59,14 @@ internal static class ImageQuality
                 nameof(output));
         ArgumentOutOfRangeException.ThrowIfNegative(border);
         int width = output.Width - 2 * border, height = output.Height - 2 * border;
-        if (width < WindowSize || height < WindowSize)
+        if (width < minimum || height < minimum)
             throw new ArgumentException(
-                $"A {output.Width}x{output.Height} image shaved by {border} px leaves {Math.Max(width, 0)}x{Math.Max(height, 0)}, smaller than the {WindowSize}x{WindowSize} SSIM window.",
+                $"A {output.Width}x{output.Height} image shaved by {border} px leaves {Math.Max(width, 0)}x{Math.Max(height, 0)}, smaller than {string.Format(System.Globalization.CultureInfo.InvariantCulture, what, minimum)}.",
                 nameof(border));
 
         var x = Shave(ColorSpace.Luma(output), output.Width, border, width, height);
         var y = Shave(ColorSpace.Luma(groundTruth), groundTruth.Width, border, width, height);
-        return (Psnr(x, y), Ssim(x, y, width, height));
+        return (x, y, width, height);
     }
 
     /// <summary>PSNR = 10 log10(255^2 / MSE) of two equally long sample arrays.</summary>

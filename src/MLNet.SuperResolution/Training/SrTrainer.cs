@@ -7,11 +7,16 @@ using static TorchSharp.torch;
 namespace MLNet.SuperResolution.Training;
 
 /// <summary>
-/// The training loop: random aligned LR/HR patches with flips and 90-degree rotations, Adam, L1 or L2 loss, a fixed
-/// number of epochs. Steps whose loss or gradients are not finite are skipped and counted. No ML.NET types here.
+/// The training loop: random aligned LR/HR patches with flips and 90-degree rotations, Adam, L1/L2/Charbonnier loss,
+/// a learning-rate schedule with optional warm-up, optional gradient clipping and weight averaging, a fixed number of
+/// epochs, resumable checkpoints. Steps whose loss or gradients are not finite are skipped and counted. No ML.NET
+/// types here.
 /// </summary>
 internal static class SrTrainer
 {
+    /// <summary>The checkpoint's file name inside <see cref="TrainingSettings.CheckpointDirectory"/>.</summary>
+    public const string CheckpointFileName = "training.srcheckpoint";
+
     public static SrTrainingSummary Train(SrNetwork network, IReadOnlyList<TrainingPair> data, TrainingSettings settings, ITrainingMonitor monitor)
     {
         if (data.Count == 0)
@@ -28,74 +33,208 @@ internal static class SrTrainer
 
         int stepsPerEpoch = Math.Max(1, (int)Math.Ceiling(data.Count * (double)settings.PatchesPerImage / settings.BatchSize));
         int totalSteps = stepsPerEpoch * settings.Epochs;
-        var random = new Random(settings.Seed);
-        var parameters = network.parameters().Where(p => p.requires_grad).ToArray();
-        using var optimizer = optim.Adam(parameters, settings.LearningRate);
-        var schedule = settings.Schedule == SrLearningRateSchedule.Cosine
-            ? optim.lr_scheduler.CosineAnnealingLR(optimizer, totalSteps, settings.LearningRate * 0.01)
-            : null;
+        var schedule = new LearningRateSchedule(settings.Schedule, settings.LearningRate, totalSteps, stepsPerEpoch,
+            settings.StepSize, settings.Milestones, settings.Gamma, settings.CosineFloor, settings.WarmupSteps);
         network.to(settings.Device).train();
+        var parameters = network.parameters().Where(p => p.requires_grad).ToArray();
+        using var optimizer = optim.Adam(parameters, settings.LearningRate, settings.AdamBeta1, settings.AdamBeta2);
+        using var average = settings.EmaDecay is { } decay ? new WeightAverage(network, decay) : null;
+        using var state = new TrainingState();
+        string? checkpoint = settings.CheckpointDirectory is { } directory ? Path.Combine(directory, CheckpointFileName) : null;
+        if (checkpoint is not null && File.Exists(checkpoint))
+        {
+            TrainingCheckpoint.Load(checkpoint, network, optimizer, average, state);
+            monitor.Info($"Resumed from {checkpoint} at step {state.Step} (epoch {state.EpochLosses.Count} done).");
+        }
 
         monitor.Info($"Training {network.GetType().Name} x{scale}: {data.Count} images, {settings.Epochs} epochs x {stepsPerEpoch} steps, " +
                      $"batch {settings.BatchSize}, HR patch {lowPatch * scale}, {settings.Loss} loss, lr {settings.LearningRate} ({settings.Schedule}), device {settings.Device}.");
 
         var clock = Stopwatch.StartNew();
-        var epochLosses = new List<double>();
-        int step = 0, skipped = 0;
+        int firstStep = state.Step;
+        double earlierSeconds = state.Seconds;
         double runningLoss = 0;
         int runningCount = 0;
-        for (int epoch = 1; epoch <= settings.Epochs; epoch++)
+        var criterion = Criterion(settings.Loss);
+        if (settings.EarlyStoppingPatience is { } patience && state.ValidationsSinceBest >= patience)
+            state.StopReason = SrStopReason.EarlyStopping; // a resumed run that had already stopped early
+        while (state.StopReason == SrStopReason.Completed && state.Step < totalSteps)
         {
-            double epochSum = 0;
-            int epochFinite = 0;
-            for (int i = 0; i < stepsPerEpoch; i++)
+            monitor.CheckAlive();
+            int step = ++state.Step;
+            int epoch = (step - 1) / stepsPerEpoch + 1;
+            if (!TrainStep(network, parameters, optimizer, criterion, data, settings, lowPatch, step, schedule.At(step - 1), out double lossValue))
             {
-                monitor.CheckAlive();
-                step++;
-                using var scope = NewDisposeScope();
-                var (lowRes, highRes) = SampleBatch(data, settings.BatchSize, lowPatch, scale, random, settings.Device);
-                optimizer.zero_grad();
-                var loss = network.TrainingLoss(lowRes, highRes, Criterion(settings.Loss));
-                loss.backward();
-                if (settings.InjectNonFiniteGradientAtStep == step)
-                    parameters[0].grad!.fill_(double.NaN);
-
-                double lossValue = loss.item<float>();
-                if (!double.IsFinite(lossValue) || !GradientsAreFinite(parameters))
-                {
-                    skipped++;
-                    optimizer.zero_grad();
-                    monitor.Warning($"Step {step}: non-finite loss or gradient (loss {lossValue}); step skipped, weights unchanged ({skipped} skipped so far).");
-                    schedule?.step();
-                    continue;
-                }
-
-                optimizer.step();
-                schedule?.step();
-                epochSum += lossValue;
-                epochFinite++;
+                state.Skipped++;
+                monitor.Warning($"Step {step}: non-finite loss or gradient (loss {lossValue}); step skipped, weights unchanged ({state.Skipped} skipped so far).");
+            }
+            else
+            {
+                average?.Update();
+                state.EpochSum += lossValue;
+                state.EpochFinite++;
                 runningLoss += lossValue;
                 runningCount++;
                 monitor.Progress(epoch, step, totalSteps, lossValue);
                 if (settings.LogEveryNSteps > 0 && (step % settings.LogEveryNSteps == 0 || step == totalSteps))
                 {
                     var elapsed = clock.Elapsed;
-                    var eta = TimeSpan.FromSeconds(elapsed.TotalSeconds / step * (totalSteps - step));
+                    int done = step - firstStep;
+                    var eta = TimeSpan.FromSeconds(elapsed.TotalSeconds / done * (totalSteps - step));
                     monitor.Info($"Epoch {epoch}/{settings.Epochs} step {step}/{totalSteps}: Loss: {runningLoss / runningCount:F5} " +
-                                 $"({settings.BatchSize * step / elapsed.TotalSeconds:F1} patches/s, ETA {eta:mm\\:ss})");
+                                 $"({settings.BatchSize * done / elapsed.TotalSeconds:F1} patches/s, ETA {eta:mm\\:ss})");
                     runningLoss = 0;
                     runningCount = 0;
                 }
             }
 
-            epochLosses.Add(epochFinite > 0 ? epochSum / epochFinite : double.NaN);
+            bool epochEnd = step % stepsPerEpoch == 0;
+            if (epochEnd)
+            {
+                state.EpochLosses.Add(state.EpochFinite > 0 ? state.EpochSum / state.EpochFinite : double.NaN);
+                state.EpochSum = 0;
+                state.EpochFinite = 0;
+            }
+
+            if (settings.MaxTrainingTime is { } budget && clock.Elapsed >= budget && state.Step < totalSteps)
+            {
+                state.StopReason = SrStopReason.TimeLimit;
+                monitor.Info($"Training time limit {budget} reached at step {step}/{totalSteps} (epoch {epoch}); stopping.");
+            }
+
+            if (settings.Validate is not null &&
+                ((epochEnd && (epoch % settings.ValidationEveryNEpochs == 0 || step >= totalSteps)) || state.StopReason == SrStopReason.TimeLimit))
+                Validate(network, average, settings, state, epoch, totalSteps, monitor);
+
+            bool last = state.Step >= totalSteps || state.StopReason != SrStopReason.Completed;
+            if (checkpoint is not null && (last || (epochEnd && epoch % settings.CheckpointEveryNEpochs == 0)))
+            {
+                state.Seconds = earlierSeconds + clock.Elapsed.TotalSeconds;
+                TrainingCheckpoint.Save(checkpoint, network, optimizer, average, state);
+                monitor.Info($"Checkpoint written at step {step} (epoch {epoch}): {checkpoint}.");
+            }
+        }
+
+        if (settings.KeepBestWeights && state.BestWeights is not null)
+        {
+            WeightAverage.Restore(network, state.BestWeights);
+            monitor.Info($"Kept the weights of the best validation: PSNR {state.Best!.Psnr:F3} dB after epoch {state.Best.Epoch}.");
+        }
+        else if (average is not null)
+        {
+            WeightAverage.Restore(network, average.Average);
         }
 
         network.eval();
-        if (skipped > 0)
-            monitor.Warning($"{skipped} of {step} steps were skipped because of non-finite losses or gradients.");
-        monitor.Info($"Training done in {clock.Elapsed.TotalSeconds:F1} s; final epoch loss {epochLosses[^1]:F5}.");
-        return new SrTrainingSummary(step, skipped, epochLosses, clock.Elapsed, lowPatch * scale);
+        state.Seconds = earlierSeconds + clock.Elapsed.TotalSeconds;
+        if (state.Skipped > 0)
+            monitor.Warning($"{state.Skipped} of {state.Step} steps were skipped because of non-finite losses or gradients.");
+        var losses = state.EpochLosses.ToList();
+        if (state.EpochFinite > 0)
+            losses.Add(state.EpochSum / state.EpochFinite); // a partial last epoch (time limit)
+        monitor.Info($"Training done in {state.Seconds:F1} s; final epoch loss {(losses.Count > 0 ? losses[^1] : double.NaN):F5}.");
+        return new SrTrainingSummary(state.Step, state.Skipped, losses, TimeSpan.FromSeconds(state.Seconds), lowPatch * scale, state.StopReason, state.Validations.ToList());
+    }
+
+    /// <summary>
+    /// Validates the model's weights (the average when there is one), records the result, keeps the best weights when
+    /// asked, and decides early stopping.
+    /// </summary>
+    private static void Validate(SrNetwork network, WeightAverage? average, TrainingSettings settings, TrainingState state, int epoch, int totalSteps, ITrainingMonitor monitor)
+    {
+        Tensor[]? live = null;
+        if (average is not null)
+        {
+            live = WeightAverage.Snapshot(network);
+            WeightAverage.Restore(network, average.Average);
+        }
+
+        network.eval();
+        double psnr = settings.Validate!(network);
+        var previousBest = state.Best;
+        var result = new SrValidationResult(epoch, state.Step, psnr);
+        state.Validations.Add(result);
+        if (previousBest is null || psnr > previousBest.Psnr)
+        {
+            state.ValidationsSinceBest = 0;
+            if (settings.KeepBestWeights)
+            {
+                foreach (var tensor in state.BestWeights ?? Array.Empty<Tensor>())
+                    tensor.Dispose();
+                state.BestWeights = WeightAverage.Snapshot(network);
+            }
+        }
+        else
+        {
+            state.ValidationsSinceBest++;
+        }
+
+        if (live is not null)
+        {
+            WeightAverage.Restore(network, live);
+            foreach (var tensor in live)
+                tensor.Dispose();
+        }
+
+        network.train();
+        monitor.Validated(epoch, psnr);
+        var best = state.Best!;
+        monitor.Info($"Epoch {epoch} step {state.Step}: validation PSNR: {psnr:F3} dB (best {best.Psnr:F3} dB after epoch {best.Epoch}).");
+        if (settings.EarlyStoppingPatience is { } patience && state.ValidationsSinceBest >= patience && state.Step < totalSteps
+            && state.StopReason == SrStopReason.Completed)
+        {
+            state.StopReason = SrStopReason.EarlyStopping;
+            monitor.Info($"Early stopping after epoch {epoch}: no validation improvement in {patience} validations (best {best.Psnr:F3} dB after epoch {best.Epoch}).");
+        }
+    }
+
+    /// <summary>One optimisation step; false (weights unchanged) when the loss or a gradient is not finite.</summary>
+    private static bool TrainStep(SrNetwork network, Parameter[] parameters, optim.Optimizer optimizer, Func<Tensor, Tensor, Tensor> criterion,
+        IReadOnlyList<TrainingPair> data, TrainingSettings settings, int lowPatch, int step, double learningRate, out double lossValue)
+    {
+        using var scope = NewDisposeScope();
+        var (lowRes, highRes) = SampleBatch(data, settings.BatchSize, lowPatch, settings.Scale, StepRandom(settings.Seed, step), settings.Device);
+        optimizer.zero_grad();
+        var loss = network.TrainingLoss(lowRes, highRes, criterion);
+        loss.backward();
+        if (settings.InjectNonFiniteGradientAtStep == step)
+            parameters[0].grad!.fill_(double.NaN);
+
+        lossValue = loss.item<float>();
+        if (!double.IsFinite(lossValue) || !GradientsAreFinite(parameters))
+        {
+            optimizer.zero_grad();
+            return false;
+        }
+
+        if (settings.GradientClipNorm is { } maxNorm)
+            ClipGradients(parameters, maxNorm);
+        SetLearningRate(optimizer, learningRate);
+        optimizer.step();
+        return true;
+    }
+
+    /// <summary>
+    /// The sampling generator of one step, derived from (seed, step) alone so that a resumed run draws the same patches
+    /// as an uninterrupted one (SplitMix64 of the pair).
+    /// </summary>
+    internal static Random StepRandom(int seed, int step)
+    {
+        ulong z = ((ulong)(uint)seed << 32 | (uint)step) + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return new Random((int)(z & 0x7FFFFFFF));
+    }
+
+    /// <summary>Scales the gradients so that their global L2 norm is at most <paramref name="maxNorm"/>; returns the norm before clipping.</summary>
+    internal static double ClipGradients(IEnumerable<Parameter> parameters, double maxNorm)
+        => nn.utils.clip_grad_norm_(parameters, maxNorm);
+
+    private static void SetLearningRate(optim.Optimizer optimizer, double rate)
+    {
+        foreach (var group in optimizer.ParamGroups)
+            group.LearningRate = rate;
     }
 
     /// <summary>The element loss: a scalar mean over the batch.</summary>

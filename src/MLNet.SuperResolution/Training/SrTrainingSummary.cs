@@ -3,8 +3,11 @@ namespace MLNet.SuperResolution;
 /// <summary>What happened while a <see cref="SuperResolutionTransformer"/> was trained.</summary>
 public sealed class SrTrainingSummary
 {
-    internal SrTrainingSummary(int steps, int skippedNonFiniteSteps, IReadOnlyList<double> epochLosses, TimeSpan duration, int patchSize)
+    internal SrTrainingSummary(int steps, int skippedNonFiniteSteps, IReadOnlyList<double> epochLosses, TimeSpan duration, int patchSize,
+        SrStopReason stopReason = SrStopReason.Completed, IReadOnlyList<SrValidationResult>? validations = null)
     {
+        StopReason = stopReason;
+        Validations = validations ?? Array.Empty<SrValidationResult>();
         Steps = steps;
         SkippedNonFiniteSteps = skippedNonFiniteSteps;
         EpochLosses = epochLosses;
@@ -21,7 +24,10 @@ public sealed class SrTrainingSummary
     /// </summary>
     public int SkippedNonFiniteSteps { get; }
 
-    /// <summary>Mean training loss of each epoch (over its finite steps).</summary>
+    /// <summary>
+    /// Mean training loss of each epoch (over its finite steps), earlier sessions of a resumed run included; the last
+    /// entry covers a partial epoch when <see cref="SuperResolutionOptions.MaxTrainingTime"/> stopped training mid-epoch.
+    /// </summary>
     public IReadOnlyList<double> EpochLosses { get; }
 
     /// <summary>Wall-clock training time.</summary>
@@ -29,4 +35,32 @@ public sealed class SrTrainingSummary
 
     /// <summary>The HR patch side actually used.</summary>
     public int PatchSize { get; }
+
+    /// <summary>Why training ended.</summary>
+    public SrStopReason StopReason { get; }
+
+    /// <summary>Every validation, in order (empty without <see cref="SuperResolutionOptions.ValidationSet"/>).</summary>
+    public IReadOnlyList<SrValidationResult> Validations { get; }
+
+    /// <summary>The validation with the highest PSNR (the first of equals), or null when there was none.</summary>
+    public SrValidationResult? BestValidation => Validations.Count == 0 ? null : Validations.MaxBy(v => v.Psnr);
+}
+
+/// <summary>One validation during training.</summary>
+/// <param name="Epoch">The epoch after which it ran (1-based).</param>
+/// <param name="Step">The optimisation steps done when it ran.</param>
+/// <param name="Psnr">Mean PSNR in dB over the validation images: Y channel, <c>scale</c> pixels shaved from each border.</param>
+public sealed record SrValidationResult(int Epoch, int Step, double Psnr);
+
+/// <summary>Why training ended.</summary>
+public enum SrStopReason
+{
+    /// <summary>All <see cref="SuperResolutionOptions.Epochs"/> were trained.</summary>
+    Completed = 0,
+
+    /// <summary>Validation PSNR did not improve for <see cref="SuperResolutionOptions.EarlyStoppingPatience"/> validations.</summary>
+    EarlyStopping = 1,
+
+    /// <summary><see cref="SuperResolutionOptions.MaxTrainingTime"/> was reached.</summary>
+    TimeLimit = 2,
 }

@@ -1,3 +1,4 @@
+using MLNet.SuperResolution.Architectures;
 using static TorchSharp.torch;
 
 namespace MLNet.SuperResolution.Training;
@@ -25,7 +26,43 @@ internal sealed record TrainingSettings(
     int Seed,
     int LogEveryNSteps,
     Device Device,
-    int? InjectNonFiniteGradientAtStep = null);
+    int? InjectNonFiniteGradientAtStep = null)
+{
+    public double AdamBeta1 { get; init; } = 0.9;
+
+    public double AdamBeta2 { get; init; } = 0.999;
+
+    public double CosineFloor { get; init; } = 0.01;
+
+    public int StepSize { get; init; } = 200;
+
+    public IReadOnlyList<int> Milestones { get; init; } = Array.Empty<int>();
+
+    public double Gamma { get; init; } = 0.5;
+
+    public int WarmupSteps { get; init; }
+
+    public double? GradientClipNorm { get; init; }
+
+    public double? EmaDecay { get; init; }
+
+    /// <summary>Where checkpoints go (and a run resumes from); null = none.</summary>
+    public string? CheckpointDirectory { get; init; }
+
+    public int CheckpointEveryNEpochs { get; init; } = 1;
+
+    /// <summary>Stop cleanly after the step that exceeds this wall-clock time (of this call); null = no limit.</summary>
+    public TimeSpan? MaxTrainingTime { get; init; }
+
+    /// <summary>Mean validation PSNR of the network as it is (called in eval mode); null = no validation.</summary>
+    public Func<SrNetwork, double>? Validate { get; init; }
+
+    public int ValidationEveryNEpochs { get; init; } = 1;
+
+    public bool KeepBestWeights { get; init; }
+
+    public int? EarlyStoppingPatience { get; init; }
+}
 
 /// <summary>Where the trainer reports; the ML.NET side implements it with a channel and the host's cancellation.</summary>
 internal interface ITrainingMonitor
@@ -39,4 +76,9 @@ internal interface ITrainingMonitor
 
     /// <summary>Called after every step.</summary>
     void Progress(int epoch, int step, int totalSteps, double loss);
+
+    /// <summary>Called after every validation with its mean PSNR.</summary>
+    void Validated(int epoch, double psnr)
+    {
+    }
 }

@@ -4,6 +4,7 @@ using Microsoft.ML.Runtime;
 using MLNet.SuperResolution.Architectures;
 using MLNet.SuperResolution.Imaging;
 using MLNet.SuperResolution.Inference;
+using MLNet.SuperResolution.Metrics;
 using MLNet.SuperResolution.Training;
 using MLNet.SuperResolution.Weights;
 using TorchSharp;
@@ -62,6 +63,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         if (o.Inference is null)
             throw new ArgumentNullException(nameof(SuperResolutionOptions.Inference), "Inference must not be null; use new SrInferenceOptions() for the defaults.");
         o.Inference.Validate(nameof(SuperResolutionOptions.Inference));
+        ValidateOptimisation(o);
 
         static void CheckName(string name, string option)
         {
@@ -76,6 +78,53 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         }
     }
 
+    private static void ValidateOptimisation(SuperResolutionOptions o)
+    {
+        CheckUnitInterval(o.AdamBeta1, nameof(o.AdamBeta1), "Adam's betas are in [0, 1), typically 0.9 and 0.999");
+        CheckUnitInterval(o.AdamBeta2, nameof(o.AdamBeta2), "Adam's betas are in [0, 1), typically 0.9 and 0.999");
+        if (!(o.CosineFloor >= 0 && o.CosineFloor <= 1))
+            throw new ArgumentOutOfRangeException(nameof(o.CosineFloor), o.CosineFloor, "CosineFloor is a fraction of LearningRate in [0, 1] (default 0.01).");
+        if (!(o.Gamma > 0 && o.Gamma <= 1))
+            throw new ArgumentOutOfRangeException(nameof(o.Gamma), o.Gamma, "Gamma, the learning-rate decay factor, must be in (0, 1] (e.g. 0.5).");
+        if (o.LearningRateSchedule == SrLearningRateSchedule.Step && o.StepSize <= 0)
+            throw new ArgumentOutOfRangeException(nameof(o.StepSize), o.StepSize, "StepSize is the number of epochs between learning-rate decays and must be positive.");
+        if (o.LearningRateSchedule == SrLearningRateSchedule.MultiStep)
+        {
+            if (o.Milestones is not { Length: > 0 } milestones)
+                throw new ArgumentException("The MultiStep schedule needs Milestones: the epochs after which the learning rate is multiplied by Gamma, e.g. { 100, 150 }.", nameof(o.Milestones));
+            for (int i = 0; i < milestones.Length; i++)
+            {
+                if (milestones[i] <= 0 || (i > 0 && milestones[i] <= milestones[i - 1]))
+                    throw new ArgumentException($"Milestones must be positive epoch numbers in strictly increasing order; got {{ {string.Join(", ", milestones)} }}.", nameof(o.Milestones));
+            }
+        }
+
+        if (o.WarmupSteps < 0)
+            throw new ArgumentOutOfRangeException(nameof(o.WarmupSteps), o.WarmupSteps, "WarmupSteps must be 0 (no warm-up) or positive.");
+        if (o.GradientClipNorm is { } clip && !(clip > 0 && double.IsFinite(clip)))
+            throw new ArgumentOutOfRangeException(nameof(o.GradientClipNorm), clip, "GradientClipNorm must be a positive number, or null for no clipping.");
+        if (o.EmaDecay is { } decay)
+            CheckUnitInterval(decay, nameof(o.EmaDecay), "EmaDecay is in [0, 1), typically 0.999; null turns averaging off");
+        if (o.CheckpointEveryNEpochs <= 0)
+            throw new ArgumentOutOfRangeException(nameof(o.CheckpointEveryNEpochs), o.CheckpointEveryNEpochs, "CheckpointEveryNEpochs must be positive.");
+        if (o.CheckpointDirectory is { } directory && string.IsNullOrWhiteSpace(directory))
+            throw new ArgumentException("CheckpointDirectory must name a directory, or be null for no checkpoints.", nameof(o.CheckpointDirectory));
+        if (o.ValidationEveryNEpochs <= 0)
+            throw new ArgumentOutOfRangeException(nameof(o.ValidationEveryNEpochs), o.ValidationEveryNEpochs, "ValidationEveryNEpochs must be positive.");
+        if (o.EarlyStoppingPatience is { } patience && patience <= 0)
+            throw new ArgumentOutOfRangeException(nameof(o.EarlyStoppingPatience), patience, "EarlyStoppingPatience counts validations without improvement and must be positive, or null for no early stopping.");
+        if ((o.EarlyStoppingPatience is not null || o.KeepBestWeights) && o.ValidationSet is null)
+            throw new ArgumentException("KeepBestWeights and EarlyStoppingPatience select by validation PSNR: set ValidationSet too.", nameof(o.ValidationSet));
+        if (o.MaxTrainingTime is { } time && time <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(o.MaxTrainingTime), time, "MaxTrainingTime must be positive, or null for no limit.");
+
+        static void CheckUnitInterval(double value, string option, string hint)
+        {
+            if (!(value >= 0 && value < 1))
+                throw new ArgumentOutOfRangeException(option, value, $"{option} must be in [0, 1): {hint}.");
+        }
+    }
+
     /// <summary>Trains the network on the rows of <paramref name="input"/>.</summary>
     public SuperResolutionTransformer Fit(IDataView input)
     {
@@ -87,7 +136,17 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
 
         using var channel = _host.Start("TrainModel");
         using var progress = _host.StartProgressChannel("Training super-resolution network");
-        var data = ReadPairs(input, lowColumn, highColumn, channel);
+        var data = ReadPairs(input, lowColumn, highColumn, (low, high) => new TrainingPair(ToChannels(low), ToChannels(high)));
+        channel.Info($"Read {data.Count} training image pairs.");
+        List<(RgbImage Low, RgbImage High)>? validation = null;
+        if (_options.ValidationSet is { } validationSet)
+        {
+            var validationLow = ImageColumns.Check(_host, validationSet.Schema, _options.InputColumnName, "validation input");
+            var validationHigh = ImageColumns.Check(_host, validationSet.Schema, _options.LabelColumnName, "validation label");
+            validation = ReadPairs(validationSet, validationLow, validationHigh, (low, high) => (low, high));
+            channel.Info($"Read {validation.Count} validation image pairs.");
+        }
+
         try
         {
             int channels = _options.Channels == SrChannels.Y ? 1 : 3;
@@ -104,7 +163,25 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
 
             var settings = new TrainingSettings(_options.Scale, _options.Epochs, _options.PatchesPerImage, _options.BatchSize,
                 _options.PatchSize, _options.LearningRate, _options.LearningRateSchedule, _options.Loss, seed, _options.LogEveryNSteps, device,
-                _options.InjectNonFiniteGradientAtStep);
+                _options.InjectNonFiniteGradientAtStep)
+            {
+                AdamBeta1 = _options.AdamBeta1,
+                AdamBeta2 = _options.AdamBeta2,
+                CosineFloor = _options.CosineFloor,
+                StepSize = _options.StepSize,
+                Milestones = _options.Milestones ?? Array.Empty<int>(),
+                Gamma = _options.Gamma,
+                WarmupSteps = _options.WarmupSteps,
+                GradientClipNorm = _options.GradientClipNorm,
+                EmaDecay = _options.EmaDecay,
+                CheckpointDirectory = _options.CheckpointDirectory,
+                CheckpointEveryNEpochs = _options.CheckpointEveryNEpochs,
+                MaxTrainingTime = _options.MaxTrainingTime,
+                Validate = validation is null ? null : net => Validate(net, validation, device),
+                ValidationEveryNEpochs = _options.ValidationEveryNEpochs,
+                KeepBestWeights = _options.KeepBestWeights,
+                EarlyStoppingPatience = _options.EarlyStoppingPatience,
+            };
             var monitor = new ChannelMonitor(_host, channel, progress);
             var summary = SrTrainer.Train(network, data, settings, monitor);
             var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device, _options.Inference);
@@ -122,10 +199,17 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         => ImageColumns.WithImageOutput(_host, inputSchema, _options.OutputColumnName,
             (_options.InputColumnName, "input"), (_options.LabelColumnName, "label"));
 
-    /// <summary>Copies every LR/HR pair out of the data view into tensors in the network's channel space.</summary>
-    private List<TrainingPair> ReadPairs(IDataView input, DataViewSchema.Column lowColumn, DataViewSchema.Column highColumn, IChannel channel)
+    /// <summary>Mean protocol PSNR (Y, scale pixels shaved) of the network's output over the validation pairs.</summary>
+    private double Validate(SrNetwork network, List<(RgbImage Low, RgbImage High)> validation, torch.Device device)
     {
-        var pairs = new List<TrainingPair>();
+        var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device); // not disposed: it would dispose the network
+        return validation.Count == 0 ? double.NaN : validation.Average(pair => ImageQuality.PsnrY(upscaler.Upscale(pair.Low), pair.High, _options.Scale));
+    }
+
+    /// <summary>Reads every LR/HR pair out of the data view (HR cropped to a multiple of the scale, sizes checked) and converts it with <paramref name="make"/>.</summary>
+    private List<T> ReadPairs<T>(IDataView input, DataViewSchema.Column lowColumn, DataViewSchema.Column highColumn, Func<RgbImage, RgbImage, T> make)
+    {
+        var pairs = new List<T>();
         int scale = _options.Scale;
         using var cursor = ImageColumns.OpenCursor(input, lowColumn, highColumn);
         var readLow = ImageColumns.MakeReader(cursor, lowColumn);
@@ -146,17 +230,16 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
                         $"and the high-resolution image in '{highColumn.Name}' is {high.Width}x{high.Height} ({cropped.Width}x{cropped.Height} cropped to a " +
                         $"multiple of {scale}); at scale {scale} it must be {low.Width * scale}x{low.Height * scale}. Check Scale, and make '{lowColumn.Name}' " +
                         $"from '{highColumn.Name}' with DownscaleImages(scale: {scale}).");
-                pairs.Add(new TrainingPair(ToChannels(low), ToChannels(cropped)));
+                pairs.Add(make(low, cropped));
             }
         }
         catch
         {
-            foreach (var pair in pairs)
+            foreach (var pair in pairs.OfType<IDisposable>())
                 pair.Dispose();
             throw;
         }
 
-        channel.Info($"Read {pairs.Count} training image pairs.");
         return pairs;
     }
 
@@ -177,16 +260,18 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         private int _totalSteps;
         private int _epoch;
         private double _loss = double.NaN;
+        private double _psnr = double.NaN;
 
         public ChannelMonitor(IHost host, IChannel channel, IProgressChannel progress)
         {
             _host = host;
             _channel = channel;
-            progress.SetHeader(new ProgressHeader(new[] { "Loss" }, new[] { "step", "epoch" }), entry =>
+            progress.SetHeader(new ProgressHeader(new[] { "Loss", "PSNR" }, new[] { "step", "epoch" }), entry =>
             {
                 entry.SetProgress(0, _step, _totalSteps);
                 entry.SetProgress(1, _epoch);
                 entry.SetMetric(0, _loss);
+                entry.SetMetric(1, _psnr);
             });
         }
 
@@ -203,5 +288,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             _totalSteps = totalSteps;
             _loss = loss;
         }
+
+        public void Validated(int epoch, double psnr) => _psnr = psnr;
     }
 }

@@ -73,7 +73,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SRESTRNS",
-        verWrittenCur: 0x00010003, // Inference options (tiling, self-ensemble)
+        verWrittenCur: 0x00010003, // Inference options (tiling, self-ensemble); training summary: stop reason and validation history
         verReadableCur: 0x00010003,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
@@ -81,6 +81,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
 
     private const int VersionWithNetworkOptions = 0x00010002;
     private const int VersionWithInferenceOptions = 0x00010003;
+    private const int VersionWithValidations = 0x00010003;
 
     /// <summary>Saves the model (called by ML.NET's model saving).</summary>
     public override void SaveModel(ModelSaveContext ctx)
@@ -97,7 +98,8 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         // string id: network options as JSON (the architecture's options record)   [since 0x00010002; before: paper preset]
         // string id: device the model was trained/applied on ("cpu", "cuda", ...)
         // bool: has training summary; if so: int steps, int skipped steps, int patch size, double seconds,
-        //       int epoch count, double[epoch count] epoch losses
+        //       int epoch count, double[epoch count] epoch losses,
+        //       [since 0x00010003] int stop reason (SrStopReason), int validation count, (int epoch, int step, double psnr)[count]
         // bool: has network; if so the weights are in the binary stream "SRNetwork" (TorchSharp's module format)
         // int: tile size (0: automatic), int: tile overlap (-1: receptive field), long: max untiled pixels,
         //      bool: self-ensemble                                                  [since 0x00010003; before: defaults]
@@ -117,6 +119,14 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
             ctx.Writer.Write(summary.EpochLosses.Count);
             foreach (double loss in summary.EpochLosses)
                 ctx.Writer.Write(loss);
+            ctx.Writer.Write((int)summary.StopReason);
+            ctx.Writer.Write(summary.Validations.Count);
+            foreach (var validation in summary.Validations)
+            {
+                ctx.Writer.Write(validation.Epoch);
+                ctx.Writer.Write(validation.Step);
+                ctx.Writer.Write(validation.Psnr);
+            }
         }
 
         ctx.Writer.WriteBoolByte(_upscaler.Network is not null);
@@ -172,7 +182,18 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
             var losses = new double[count];
             for (int i = 0; i < count; i++)
                 losses[i] = ctx.Reader.ReadDouble();
-            summary = new SrTrainingSummary(steps, skipped, losses, TimeSpan.FromSeconds(seconds), patchSize);
+            var stopReason = SrStopReason.Completed;
+            var validations = new List<SrValidationResult>();
+            if (ctx.Header.ModelVerWritten >= VersionWithValidations)
+            {
+                stopReason = (SrStopReason)ctx.Reader.ReadInt32();
+                int validationCount = ctx.Reader.ReadInt32();
+                host.CheckDecode(Enum.IsDefined(stopReason) && validationCount >= 0 && validationCount < 1_000_000);
+                for (int i = 0; i < validationCount; i++)
+                    validations.Add(new SrValidationResult(ctx.Reader.ReadInt32(), ctx.Reader.ReadInt32(), ctx.Reader.ReadDouble()));
+            }
+
+            summary = new SrTrainingSummary(steps, skipped, losses, TimeSpan.FromSeconds(seconds), patchSize, stopReason, validations);
         }
 
         // A model trained on a GPU still loads where there is none: it runs on the CPU then.

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
 namespace MLNet.SuperResolution.Tests.Pipeline;
@@ -37,13 +38,21 @@ public sealed class TrainingPipelineTests : IDisposable
             if (e.Source.StartsWith(nameof(SuperResolutionEstimator), StringComparison.Ordinal) && e.Kind >= ChannelMessageKind.Info)
                 lock (log) log.Add($"{e.Kind}: {e.Message}");
         };
-        var data = TestImages.Paths(ml, paths ?? _images.TrainingSet());
-        var transformer = ml.Transforms.LoadImages("HighRes", null, "Path")
-            .Append(ml.Transforms.DownscaleImages("LowRes", options.Scale, "HighRes"))
-            .Fit(data);
-        var model = ml.Transforms.SuperResolution(options).Fit(transformer.Transform(data));
+        var data = Prepare(ml, paths ?? _images.TrainingSet(), options.Scale);
+        var model = ml.Transforms.SuperResolution(options).Fit(data);
         return (model, log);
     }
+
+    private static IDataView Prepare(MLContext ml, string[] paths, int scale)
+    {
+        var data = TestImages.Paths(ml, paths);
+        return ml.Transforms.LoadImages("HighRes", null, "Path")
+            .Append(ml.Transforms.DownscaleImages("LowRes", scale, "HighRes"))
+            .Fit(data).Transform(data);
+    }
+
+    private static double[] Weights(SuperResolutionTransformer model)
+        => model.Upscaler.Network!.parameters().SelectMany(p => p.detach().flatten().data<float>().ToArray()).Select(v => (double)v).ToArray();
 
     [Theory]
     [InlineData(SrArchitecture.Espcn, SrChannels.Rgb)]
@@ -116,6 +125,40 @@ public sealed class TrainingPipelineTests : IDisposable
     }
 
     [Fact]
+    public void WarmupMultiStepClippingAndAveragingTrain()
+    {
+        var options = Tiny(SrArchitecture.Espcn, SrChannels.Y);
+        options.LearningRateSchedule = SrLearningRateSchedule.MultiStep;
+        options.Milestones = new[] { 3, 5 };
+        options.WarmupSteps = 4;
+        options.GradientClipNorm = 0.5;
+        options.EmaDecay = 0.5;
+        options.AdamBeta1 = 0.8;
+        var (model, _) = Train(new MLContext(seed: 4), options);
+        var losses = model.TrainingSummary!.EpochLosses;
+        Assert.True(losses[^1] < losses[0], $"loss did not decrease: {losses[0]:F5} -> {losses[^1]:F5}");
+        Assert.All(model.Upscaler.Network!.parameters(), p => Assert.True(p.isfinite().all().item<bool>()));
+    }
+
+    [Theory]
+    [InlineData(nameof(SuperResolutionOptions.Milestones), "strictly increasing")]
+    [InlineData(nameof(SuperResolutionOptions.Gamma), "Gamma")]
+    [InlineData(nameof(SuperResolutionOptions.EmaDecay), "EmaDecay")]
+    [InlineData(nameof(SuperResolutionOptions.GradientClipNorm), "GradientClipNorm")]
+    public void InvalidOptimisationOptionsAreRejected(string option, string message)
+    {
+        var options = Tiny(SrArchitecture.Espcn, SrChannels.Y);
+        options.LearningRateSchedule = SrLearningRateSchedule.MultiStep;
+        options.Milestones = option == nameof(options.Milestones) ? new[] { 5, 3 } : new[] { 2 };
+        if (option == nameof(options.Gamma)) options.Gamma = 1.5;
+        if (option == nameof(options.EmaDecay)) options.EmaDecay = 1;
+        if (option == nameof(options.GradientClipNorm)) options.GradientClipNorm = 0;
+        var error = Assert.ThrowsAny<ArgumentException>(() => new MLContext().Transforms.SuperResolution(options));
+        Assert.Contains(message, error.Message);
+        Assert.Equal(option, error.ParamName);
+    }
+
+    [Fact]
     public void CancellationStopsTraining()
     {
         var ml = new MLContext(seed: 5);
@@ -129,6 +172,147 @@ public sealed class TrainingPipelineTests : IDisposable
         var error = Record.Exception(() => Train(ml, options));
         Assert.NotNull(error);
         Assert.Contains("cancel", error!.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void ResumingFromACheckpointGivesTheUninterruptedWeights()
+    {
+        var paths = _images.TrainingSet();
+        var options = Tiny(SrArchitecture.Espcn, SrChannels.Y);
+        options.Epochs = 4;
+        options.EmaDecay = 0.8;
+        var (uninterrupted, _) = Train(new MLContext(seed: 13), options, paths);
+
+        string directory = Path.Combine(Path.GetTempPath(), "sr-checkpoint-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            options.CheckpointDirectory = directory;
+            options.CheckpointEveryNEpochs = 2;
+            var interrupted = new MLContext(seed: 13);
+            interrupted.Log += (_, e) =>
+            {
+                if (e.Message.Contains("Checkpoint written at step 12 ", StringComparison.Ordinal))
+                    CancelExecution(interrupted);
+            };
+            Assert.NotNull(Record.Exception(() => Train(interrupted, options, paths)));
+            Assert.True(File.Exists(Path.Combine(directory, "training.srcheckpoint")));
+            Assert.False(File.Exists(Path.Combine(directory, "training.srcheckpoint.tmp")));
+
+            var (resumed, log) = Train(new MLContext(seed: 13), options, paths);
+            Assert.Contains(log, line => line.Contains("Resumed from") && line.Contains("step 12"));
+            Assert.Equal(24, resumed.TrainingSummary!.Steps);
+            Assert.Equal(4, resumed.TrainingSummary.EpochLosses.Count);
+            for (int i = 0; i < 4; i++)
+                Assert.Equal(uninterrupted.TrainingSummary!.EpochLosses[i], resumed.TrainingSummary.EpochLosses[i], 1e-5);
+            var expected = Weights(uninterrupted);
+            var actual = Weights(resumed);
+            Assert.Equal(expected.Length, actual.Length);
+            Assert.All(expected.Zip(actual), pair => Assert.Equal(pair.First, pair.Second, 1e-5));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void AFinishedRunContinuesToMoreEpochsAndRefusesAnotherNetwork()
+    {
+        var paths = _images.TrainingSet();
+        var options = Tiny(SrArchitecture.Espcn, SrChannels.Y);
+        options.LearningRateSchedule = SrLearningRateSchedule.Constant; // independent of Epochs, unlike the cosine
+        options.Epochs = 3;
+        var (uninterrupted, _) = Train(new MLContext(seed: 17), options, paths);
+
+        string directory = Path.Combine(Path.GetTempPath(), "sr-checkpoint-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            options.CheckpointDirectory = directory;
+            options.CheckpointEveryNEpochs = 5; // only the end-of-training checkpoint
+            options.Epochs = 1;
+            Train(new MLContext(seed: 17), options, paths);
+            options.Epochs = 3;
+            var (continued, _) = Train(new MLContext(seed: 17), options, paths);
+            Assert.Equal(18, continued.TrainingSummary!.Steps);
+            Assert.All(Weights(uninterrupted).Zip(Weights(continued)), pair => Assert.Equal(pair.First, pair.Second, 1e-5));
+
+            options.Channels = SrChannels.Rgb; // a 3-channel network cannot resume a 1-channel checkpoint
+            var error = Assert.Throws<InvalidOperationException>(() => Train(new MLContext(seed: 17), options, paths));
+            Assert.Contains("another network", error.Message);
+            Assert.Contains("empty CheckpointDirectory", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ValidationIsRecordedAndTheBestWeightsCanBeKept(bool keepBest)
+    {
+        var ml = new MLContext(seed: 21);
+        var paths = _images.TrainingSet();
+        var options = Tiny(SrArchitecture.Espcn, SrChannels.Y);
+        options.Epochs = 8;
+        options.LearningRate = 0.05; // too high: the validation PSNR goes up and down
+        options.LearningRateSchedule = SrLearningRateSchedule.Constant;
+        options.ValidationSet = Prepare(ml, paths, 2);
+        options.KeepBestWeights = keepBest;
+        var (model, log) = Train(ml, options, paths);
+        var summary = model.TrainingSummary!;
+        _output.WriteLine(string.Join(", ", summary.Validations.Select(v => $"{v.Epoch}: {v.Psnr:F3}")));
+
+        Assert.Equal(Enumerable.Range(1, 8), summary.Validations.Select(v => v.Epoch));
+        Assert.Contains(log, line => line.Contains("validation PSNR:"));
+        var best = summary.BestValidation!;
+        Assert.True(best.Psnr > summary.Validations[^1].Psnr, "the case needs a last epoch worse than the best");
+        double psnr = ml.SuperResolution().Evaluate(model.Transform(options.ValidationSet), 2).Psnr;
+        Assert.Equal(keepBest ? best.Psnr : summary.Validations[^1].Psnr, psnr, 1e-6);
+
+        // The validation history is saved with the model.
+        string path = Path.Combine(_images.Directory, $"validated-{keepBest}.zip");
+        ml.Model.Save(model, options.ValidationSet.Schema, path);
+        var loaded = ml.Model.Load(path, out _);
+        var reloaded = (loaded as SuperResolutionTransformer ?? (((TransformerChain<ITransformer>)loaded).LastTransformer as SuperResolutionTransformer))!.TrainingSummary!;
+        Assert.Equal(summary.Validations, reloaded.Validations);
+        Assert.Equal(summary.StopReason, reloaded.StopReason);
+    }
+
+    [Fact]
+    public void EarlyStoppingStopsAfterThePatience()
+    {
+        var ml = new MLContext(seed: 21);
+        var paths = _images.TrainingSet();
+        var options = Tiny(SrArchitecture.Espcn, SrChannels.Y);
+        options.Epochs = 30;
+        options.LearningRate = 0.05;
+        options.LearningRateSchedule = SrLearningRateSchedule.Constant;
+        options.ValidationSet = Prepare(ml, paths, 2);
+        options.EarlyStoppingPatience = 2;
+        var (model, log) = Train(ml, options, paths);
+        var summary = model.TrainingSummary!;
+
+        Assert.Equal(SrStopReason.EarlyStopping, summary.StopReason);
+        Assert.True(summary.Steps < 30 * 6);
+        var validations = summary.Validations;
+        Assert.Equal(summary.Steps / 6, validations.Count);
+        Assert.True(validations[^1].Psnr <= validations[^3].Psnr && validations[^2].Psnr <= validations[^3].Psnr);
+        Assert.Contains(log, line => line.Contains("Early stopping"));
+    }
+
+    [Fact]
+    public void TimeBudgetStopsTraining()
+    {
+        var options = Tiny(SrArchitecture.Espcn, SrChannels.Y);
+        options.Epochs = 1000;
+        options.MaxTrainingTime = TimeSpan.FromMilliseconds(1);
+        var (model, log) = Train(new MLContext(seed: 2), options);
+        Assert.Equal(SrStopReason.TimeLimit, model.TrainingSummary!.StopReason);
+        Assert.Equal(1, model.TrainingSummary.Steps);
+        Assert.Single(model.TrainingSummary.EpochLosses); // the partial epoch
+        Assert.Contains(log, line => line.Contains("time limit"));
     }
 
     /// <summary>ML.NET's cancellation (MLContext's internal CancelExecution; host.CheckAlive observes it).</summary>

@@ -40,16 +40,24 @@ public sealed class TensorLifetimeTests
         kept.Dispose();
     }
 
-    [Fact]
-    public void TrainingDoesNotLeakTensorsPerRun()
+    /// <summary>A fresh ESPCN x2 and two random 24x24 training pairs.</summary>
+    private static (SrNetwork Network, TrainingPair[] Data) TinyNetworkAndData()
     {
         random.manual_seed(1);
-        using var network = NetworkFactory.Create(SrArchitecture.Espcn, 2, 3);
+        var network = NetworkFactory.Create(SrArchitecture.Espcn, 2, 3);
         var data = new[] { 1, 2 }.Select(seed =>
         {
             var high = RandomImage(24, 24, seed);
             return new TrainingPair(ImageTensors.ToTensor(MatlabImresize.Downscale(high, 2))[0], ImageTensors.ToTensor(high)[0]);
         }).ToArray();
+        return (network, data);
+    }
+
+    [Fact]
+    public void TrainingDoesNotLeakTensorsPerRun()
+    {
+        var (network, data) = TinyNetworkAndData();
+        using var disposeNetwork = network;
         var settings = new TrainingSettings(Scale: 2, Epochs: 2, PatchesPerImage: 4, BatchSize: 4, PatchSize: 16, LearningRate: 1e-3,
             Schedule: SrLearningRateSchedule.Cosine, Loss: SrLoss.L1, Seed: 1, LogEveryNSteps: 0, Device: CPU);
 
@@ -59,6 +67,39 @@ public sealed class TensorLifetimeTests
         Assert.Equal(afterFirst, LiveTensors);
         foreach (var pair in data)
             pair.Dispose();
+    }
+
+    [Fact]
+    public void TrainingWithAveragingValidationAndCheckpointsDoesNotLeakTensorsPerRun()
+    {
+        var (network, data) = TinyNetworkAndData();
+        using var disposeNetwork = network;
+        string directory = Path.Combine(Path.GetTempPath(), "sr-lifetime-" + Guid.NewGuid().ToString("N"));
+        int calls = 0;
+        var settings = new TrainingSettings(Scale: 2, Epochs: 2, PatchesPerImage: 4, BatchSize: 4, PatchSize: 16, LearningRate: 1e-3,
+            Schedule: SrLearningRateSchedule.Cosine, Loss: SrLoss.L1, Seed: 1, LogEveryNSteps: 0, Device: CPU)
+        {
+            EmaDecay = 0.9,
+            GradientClipNorm = 1,
+            Validate = _ => ++calls % 2, // alternately better and worse
+            KeepBestWeights = true,
+            CheckpointDirectory = directory,
+        };
+
+        try
+        {
+            SrTrainer.Train(network, data, settings, new SilentMonitor());
+            long afterFirst = LiveTensors;
+            SrTrainer.Train(network, data, settings with { Epochs = 5 }, new SilentMonitor()); // resumes from the checkpoint
+            Assert.Equal(afterFirst, LiveTensors);
+            Assert.Equal(5, calls);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+            foreach (var pair in data)
+                pair.Dispose();
+        }
     }
 
     private sealed class SilentMonitor : ITrainingMonitor
