@@ -16,7 +16,8 @@ public sealed class SrInferenceOptions
     /// Side of a tile's core in low-resolution pixels: each tile upscales this many pixels (fewer at the right and
     /// bottom edges), seeing <see cref="TileOverlap"/> more on every side that is inside the image. Null or 0
     /// (default) means automatic: the image is tiled only above <see cref="MaxUntiledPixels"/>, with tiles of
-    /// sqrt(<see cref="MaxUntiledPixels"/>) - 2 x overlap pixels (at least <see cref="MinTileSize"/>). A positive
+    /// sqrt(<see cref="MaxUntiledPixels"/>) x min(1, 2 / scale) - 2 x overlap pixels (at least <see cref="MinTileSize"/>;
+    /// smaller above x2 so that the high-resolution activations stay bounded). A positive
     /// value (at least <see cref="MinTileSize"/>) tiles every image larger than one tile.
     /// </summary>
     public int? TileSize { get; set; }

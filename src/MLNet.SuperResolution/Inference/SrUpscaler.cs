@@ -122,7 +122,8 @@ internal sealed class SrUpscaler : IDisposable
     /// How an LR image of this size is tiled: null for one whole-image pass (no network, or automatic tiling and the
     /// image within <see cref="SrInferenceOptions.MaxUntiledPixels"/>). The overlap defaults to the network's
     /// receptive field (<see cref="ReceptiveField"/>); the automatic tile keeps a tile with its context within the
-    /// pixel budget: sqrt(budget) - 2 overlap, at least <see cref="SrInferenceOptions.MinTileSize"/>.
+    /// pixel budget, scaled by 2/scale above x2: sqrt(budget) * min(1, 2/scale) - 2 overlap, at least
+    /// <see cref="SrInferenceOptions.MinTileSize"/>.
     /// </summary>
     internal (int TileSize, int Overlap)? TilePlan(int height, int width)
     {
@@ -132,8 +133,12 @@ internal sealed class SrUpscaler : IDisposable
         if (automatic && (long)height * width <= Inference.MaxUntiledPixels)
             return null;
         int overlap = Inference.TileOverlap ?? ReceptiveField.Of(Network, Device).DefaultOverlap;
+        // A tile with its context spans sqrt(budget) LR pixels at x2 and proportionally fewer above (2/scale), so the
+        // high-resolution activations of post-upsampling networks stay the size of a x2 tile's: at x4 the default
+        // 512-pixel context would hold 1 GB per 256-channel EDSR upsampler activation, 256 pixels hold 268 MB.
+        int context = (int)(Math.Sqrt(Inference.MaxUntiledPixels) * Math.Min(1.0, 2.0 / Scale));
         int tile = automatic
-            ? Math.Max(SrInferenceOptions.MinTileSize, (int)Math.Sqrt(Inference.MaxUntiledPixels) - 2 * overlap)
+            ? Math.Max(SrInferenceOptions.MinTileSize, context - 2 * overlap)
             : Inference.TileSize!.Value;
         return (tile, overlap);
     }

@@ -57,6 +57,18 @@ public sealed class TiledUpscaleTests(ITestOutputHelper output) : IDisposable
         AssertWithinOneLevel(whole.Upscale(photo), tiled.Upscale(photo), $"{architecture} x{scale} Y{(selfEnsemble ? " self-ensemble" : "")}");
     }
 
+    [Fact]
+    public void AutomaticTiles_ShrinkAboveX2_SoHighResolutionActivationsStayBounded()
+    {
+        using var x2 = Build(SrArchitecture.Espcn, 2, SrPreset.Notes, SrChannels.Rgb);
+        using var x4 = Build(SrArchitecture.Espcn, 4, SrPreset.Notes, SrChannels.Rgb);
+        var budget = new SrInferenceOptions { MaxUntiledPixels = 40 * 40 };
+        int radius2 = ReceptiveField.Of(x2, CPU).Radius, radius4 = ReceptiveField.Of(x4, CPU).Radius;
+        // Context side: sqrt(budget) at x2, sqrt(budget) * 2/4 at x4; the core is the context less the overlap on both sides.
+        Assert.Equal((40 - 2 * radius2, radius2), new SrUpscaler(SrArchitecture.Espcn, 2, SrChannels.Rgb, x2, CPU, budget).TilePlan(50, 50));
+        Assert.Equal((Math.Max(8, 20 - 2 * radius4), radius4), new SrUpscaler(SrArchitecture.Espcn, 4, SrChannels.Rgb, x4, CPU, budget).TilePlan(50, 50));
+    }
+
     private void AssertWithinOneLevel(RgbImage expected, RgbImage actual, string what)
     {
         Assert.Equal((expected.Width, expected.Height), (actual.Width, actual.Height));
