@@ -56,13 +56,23 @@ public sealed class SuperResolutionUpscaler : IDisposable
     /// <param name="modelPath">The model zip.</param>
     /// <param name="inference">Tiling and self-ensemble for this upscaler; default: those saved with the model.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The model holds no super-resolution transform.</exception>
+    /// <exception cref="InvalidDataException">The file is not a loadable model (truncated, corrupt or tampered weights,
+    /// saved by a newer version), or it holds no super-resolution transform.</exception>
     public static SuperResolutionUpscaler FromModelFile(string modelPath, SrInferenceOptions? inference = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
         if (!File.Exists(modelPath))
             throw new FileNotFoundException($"Model file not found: {modelPath}", modelPath);
-        var model = new MLContext().Model.Load(modelPath, out _);
+        ITransformer model;
+        try
+        {
+            model = new MLContext().Model.Load(modelPath, out _);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"'{modelPath}' could not be loaded as an ML.NET model: {Innermost(e).Message}", e);
+        }
+
         var steps = model is IEnumerable<ITransformer> chain ? chain.ToList() : [model];
         var owned = steps.OfType<IDisposable>().ToList();
         var transformer = steps.OfType<SuperResolutionTransformer>().LastOrDefault();
@@ -135,6 +145,14 @@ public sealed class SuperResolutionUpscaler : IDisposable
         ArgumentNullException.ThrowIfNull(output);
         var decoded = ImageFiles.Read(input, "the input stream", MaxInputPixels);
         ImageFiles.Write(decoded with { Image = Run(decoded.Image) }, output, format, JpegQuality);
+    }
+
+    /// <summary>The innermost exception: ML.NET wraps a loader's own error in its class-instantiation errors.</summary>
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null)
+            e = e.InnerException;
+        return e;
     }
 
     private RgbImage Run(RgbImage image)

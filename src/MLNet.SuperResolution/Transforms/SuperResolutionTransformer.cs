@@ -202,9 +202,27 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         if (ctx.Reader.ReadBoolByte())
         {
             network = NetworkFactory.Create(architecture, scale, channels == SrChannels.Y ? 1 : 3, networkOptions);
-            bool found = ctx.TryLoadBinaryStream(NetworkStreamName, reader => network.load(reader, strict: true));
-            if (!found)
-                throw host.ExceptDecode($"The model zip has no '{NetworkStreamName}' stream with the {architecture} weights; the file is incomplete.");
+            bool found;
+            try
+            {
+                found = ctx.TryLoadBinaryStream(NetworkStreamName, reader => network.load(reader, strict: true));
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                network.Dispose();
+                throw host.ExceptDecode(e, $"The {architecture} x{scale} weights in the model could not be loaded ({e.GetType().Name}: {e.Message}); " +
+                                           "the file is corrupt or was edited. Nothing was loaded.");
+            }
+
+            var bad = found ? NonFiniteParameters(network) : [];
+            if (!found || bad.Count > 0)
+            {
+                network.Dispose();
+                throw !found
+                    ? host.ExceptDecode($"The model zip has no '{NetworkStreamName}' stream with the {architecture} weights; the file is incomplete.")
+                    : host.ExceptDecode($"The {architecture} weights in the model hold NaN or infinite values ({string.Join(", ", bad.Take(5))}" +
+                                        $"{(bad.Count > 5 ? ", ..." : string.Empty)}): the file is corrupt, tampered with, or was saved from a diverged run.");
+            }
         }
 
         var inference = new SrInferenceOptions();
@@ -225,6 +243,16 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     }
 
     private protected override RgbImage Map(RgbImage input, Func<string> where) => _upscaler.Upscale(input);
+
+    /// <summary>Names of the parameters and buffers holding NaN or infinity.</summary>
+    private static List<string> NonFiniteParameters(torch.nn.Module network)
+    {
+        using var scope = torch.NewDisposeScope();
+        return network.state_dict()
+            .Where(p => p.Value.is_floating_point() && !p.Value.isfinite().all().item<bool>())
+            .Select(p => p.Key)
+            .ToList();
+    }
 
     /// <summary>Releases the network's tensors.</summary>
     public void Dispose() => _upscaler.Dispose();
