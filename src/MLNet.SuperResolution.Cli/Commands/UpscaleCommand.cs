@@ -14,7 +14,7 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
 {
     private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tga", ".tif", ".tiff"];
 
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : NetworkWeightsSettings
     {
         [CommandArgument(0, "<INPUT>")]
         [Description("An image file, a folder of images, or a wildcard pattern in one folder (e.g. 'photos/*.jpg').")]
@@ -27,27 +27,6 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         [CommandOption("--model <MODEL_ZIP>")]
         [Description("An ML.NET model zip (from Model.Save or `sr import`).")]
         public string? Model { get; init; }
-
-        [CommandOption("--arch <ARCHITECTURE>")]
-        [Description("With --weights: the network the weights are for. Bicubic needs no weights.")]
-        public string? Architecture { get; init; }
-
-        [CommandOption("--weights <FILE>")]
-        [Description("With --arch: a PyTorch state_dict (.pth or .safetensors).")]
-        public string? Weights { get; init; }
-
-        [CommandOption("--scale <SCALE>")]
-        [Description("The upscaling factor (with --arch; a model zip has its own, which this must match if given).")]
-        public int? Scale { get; init; }
-
-        [CommandOption("--preset <PRESET>")]
-        [Description("With --arch: the configuration the weights are for, Paper (default) or Notes.")]
-        [DefaultValue("Paper")]
-        public string Preset { get; init; } = "Paper";
-
-        [CommandOption("--channels <CHANNELS>")]
-        [Description("With --arch: Rgb or Y (default: the preset's).")]
-        public string? Channels { get; init; }
 
         [CommandOption("--format <EXT>")]
         [Description("Output format for folders and patterns: png, jpg, webp or bmp (default: the input's when writable, else png).")]
@@ -85,23 +64,8 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
                 return ValidationResult.Error("Give either --model model.zip or --arch A [--weights file]. (Embedded default weights are not shipped yet.)");
             if (Model is not null && !File.Exists(Model))
                 return ValidationResult.Error($"Model file not found: {Model}");
-            if (Architecture is not null)
-            {
-                if (!Enum.TryParse<SrArchitecture>(Architecture, ignoreCase: true, out var architecture) || int.TryParse(Architecture, out _))
-                    return ValidationResult.Error($"Unknown architecture '{Architecture}'; one of: {string.Join(", ", Enum.GetNames<SrArchitecture>())}.");
-                if (Scale is null)
-                    return ValidationResult.Error("--arch needs --scale.");
-                if (!SrModelZoo.Get(architecture).Scales.Contains(Scale.Value))
-                    return ValidationResult.Error($"{architecture} does not support scale {Scale}; supported: {string.Join(", ", SrModelZoo.Get(architecture).Scales)}.");
-                if (architecture != SrArchitecture.Bicubic && Weights is null)
-                    return ValidationResult.Error($"{architecture} needs --weights (a PyTorch state_dict).");
-                if (Weights is not null && !File.Exists(Weights))
-                    return ValidationResult.Error($"Weights file not found: {Weights}");
-                if (!Enum.TryParse<SrPreset>(Preset, ignoreCase: true, out _) || int.TryParse(Preset, out _))
-                    return ValidationResult.Error($"Unknown preset '{Preset}'; one of: {string.Join(", ", Enum.GetNames<SrPreset>())}.");
-                if (Channels is not null && (!Enum.TryParse<SrChannels>(Channels, ignoreCase: true, out _) || int.TryParse(Channels, out _)))
-                    return ValidationResult.Error($"Unknown channels '{Channels}'; one of: {string.Join(", ", Enum.GetNames<SrChannels>())}.");
-            }
+            if (Architecture is not null && NetworkProblem() is { } problem)
+                return ValidationResult.Error(problem);
 
             if (Format is not null && !new[] { "png", "jpg", "jpeg", "webp", "bmp" }.Contains(Format.TrimStart('.').ToLowerInvariant()))
                 return ValidationResult.Error($"Unknown --format '{Format}'; one of: png, jpg, webp, bmp.");
@@ -232,10 +196,7 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
             return (fromFile, null);
         }
 
-        var architecture = Enum.Parse<SrArchitecture>(settings.Architecture!, ignoreCase: true);
-        var preset = Enum.Parse<SrPreset>(settings.Preset, ignoreCase: true);
-        var channels = settings.Channels is null ? SrModelZoo.Get(architecture).Channels(preset) : Enum.Parse<SrChannels>(settings.Channels, ignoreCase: true);
-        var (transformer, _) = WeightsModel.Create(new MLContext(), architecture, settings.Scale!.Value, settings.Weights, channels, preset);
+        var (transformer, _) = settings.CreateTransformer(new MLContext());
         return (SuperResolutionUpscaler.FromTransformer(transformer, inference), transformer);
     }
 

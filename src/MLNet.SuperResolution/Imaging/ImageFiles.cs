@@ -1,3 +1,4 @@
+using MLNet.SuperResolution.IO;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Bmp;
@@ -156,20 +157,7 @@ internal static class ImageFiles
     public static void Write(DecodedImage image, string path, int jpegQuality)
     {
         var format = FormatOf(path);
-        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = File.Create(temporary))
-                Write(image, stream, format, jpegQuality);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-                File.Delete(temporary);
-        }
+        AtomicFile.Write(path, stream => Write(image, stream, format, jpegQuality));
     }
 
     /// <summary>

@@ -5,6 +5,8 @@ using System.Runtime.CompilerServices;
 [assembly: IgnoresAccessChecksTo("Microsoft.ML.Core")]
 [assembly: IgnoresAccessChecksTo("Microsoft.ML.Data")]
 [assembly: InternalsVisibleTo("MLNet.SuperResolution.Tests")]
+// The `sr` tool shares the library's atomic file writing.
+[assembly: InternalsVisibleTo("sr")]
 
 namespace System.Runtime.CompilerServices
 {

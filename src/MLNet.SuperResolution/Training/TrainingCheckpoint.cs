@@ -1,4 +1,5 @@
 using System.Text;
+using MLNet.SuperResolution.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,11 +16,9 @@ internal static class TrainingCheckpoint
 
     public static void Save(string path, nn.Module network, TorchSharp.Modules.OptimizerHelper optimizer, WeightAverage? average, TrainingState state)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        string temporary = path + ".tmp";
-        using (var stream = File.Create(temporary))
-        using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+        AtomicFile.Write(path, stream =>
         {
+            using var writer = new BinaryWriter(stream, Encoding.UTF8);
             writer.Write(Magic);
             writer.Write(Fingerprint(network));
             writer.Write(state.Step);
@@ -44,9 +43,7 @@ internal static class TrainingCheckpoint
             WriteTensors(writer, state.BestWeights);
             using (NewDisposeScope())
                 optimizer.save_state_dict(writer);
-        }
-
-        File.Move(temporary, path, overwrite: true);
+        });
     }
 
     public static void Load(string path, nn.Module network, TorchSharp.Modules.OptimizerHelper optimizer, WeightAverage? average, TrainingState state)

@@ -1,0 +1,87 @@
+using System.ComponentModel;
+using Microsoft.ML;
+using Spectre.Console.Cli;
+
+namespace MLNet.SuperResolution.Cli.Commands;
+
+/// <summary>
+/// The options that name a network and its PyTorch weights (--arch, --scale, --preset, --channels, --weights), shared by
+/// <c>sr import</c> and <c>sr upscale</c>: their parsing, their checks, and the transformer they build.
+/// </summary>
+internal abstract class NetworkWeightsSettings : CommandSettings
+{
+    [CommandOption("--arch <ARCHITECTURE>")]
+    [Description("The network the weights are for (see `sr models`), e.g. Fsrcnn, Vdsr, EdsrBaseline. Bicubic needs no weights.")]
+    public string? Architecture { get; init; }
+
+    [CommandOption("--scale <SCALE>")]
+    [Description("The upscaling factor (2, 3, 4; 8 for LapSrn and Drn).")]
+    public int? Scale { get; init; }
+
+    [CommandOption("--weights <FILE>")]
+    [Description("The state_dict: torch.save(model.state_dict(), path) (.pth) or a safetensors file.")]
+    public string? Weights { get; init; }
+
+    [CommandOption("--preset <PRESET>")]
+    [Description("The configuration the weights are for: Paper (default) or Notes.")]
+    [DefaultValue("Paper")]
+    public string Preset { get; init; } = "Paper";
+
+    [CommandOption("--channels <CHANNELS>")]
+    [Description("Rgb or Y; default: the channels the preset was trained on (Paper: the paper's).")]
+    public string? Channels { get; init; }
+
+    internal SrArchitecture ParsedArchitecture => Enum.Parse<SrArchitecture>(Architecture!, ignoreCase: true);
+
+    internal SrPreset ParsedPreset => Enum.Parse<SrPreset>(Preset, ignoreCase: true);
+
+    internal SrChannels ParsedChannels => Channels is null
+        ? SrModelZoo.Get(ParsedArchitecture).Channels(ParsedPreset)
+        : Enum.Parse<SrChannels>(Channels, ignoreCase: true);
+
+    /// <summary>Whether --arch names an architecture, by name (numbers are not names).</summary>
+    internal bool NamesArchitecture(out SrArchitecture architecture) => TryParseName(Architecture, out architecture);
+
+    /// <summary>The first problem with the network options (--arch given), or null when they are usable.</summary>
+    protected string? NetworkProblem()
+    {
+        if (!NamesArchitecture(out var architecture))
+            return $"Unknown architecture '{Architecture}'; one of: {string.Join(", ", Enum.GetNames<SrArchitecture>())}.";
+        if (Scale is null)
+            return "--arch needs --scale.";
+        var scales = SrModelZoo.Get(architecture).Scales;
+        if (!scales.Contains(Scale.Value))
+            return $"{architecture} does not support scale {Scale}; supported: {string.Join(", ", scales)}.";
+        if (architecture != SrArchitecture.Bicubic && Weights is null)
+            return $"{architecture} needs --weights (a PyTorch state_dict).";
+        if (Weights is not null && !File.Exists(Weights))
+            return $"Weights file not found: {Weights}";
+        if (!TryParseName<SrPreset>(Preset, out _))
+            return $"Unknown preset '{Preset}'; one of: {string.Join(", ", Enum.GetNames<SrPreset>())}.";
+        if (Channels is not null && !TryParseName<SrChannels>(Channels, out _))
+            return $"Unknown channels '{Channels}'; one of: {string.Join(", ", Enum.GetNames<SrChannels>())}.";
+        return null;
+    }
+
+    /// <summary>
+    /// Builds the transformer with <c>ApplySuperResolutionModel</c> and returns the input schema to save it with: a path
+    /// column and the image column (<paramref name="inputColumn"/>) that <c>LoadImages</c> makes of it.
+    /// </summary>
+    internal (SuperResolutionTransformer Transformer, DataViewSchema InputSchema) CreateTransformer(
+        MLContext ml, string inputColumn = "LowRes", string outputColumn = "SuperRes")
+    {
+        var empty = ml.Data.LoadFromEnumerable(Array.Empty<PathRow>());
+        var images = ml.Transforms.LoadImages(inputColumn, imageFolder: null, nameof(PathRow.Path)).Fit(empty).Transform(empty);
+        var transformer = ml.Transforms.ApplySuperResolutionModel(outputColumn, inputColumn, ParsedArchitecture, Scale!.Value, Weights,
+            ParsedChannels, preset: ParsedPreset).Fit(images);
+        return (transformer, images.Schema);
+    }
+
+    private static bool TryParseName<T>(string? text, out T value) where T : struct, Enum
+        => Enum.TryParse(text, ignoreCase: true, out value) && !int.TryParse(text, out _);
+
+    private sealed class PathRow
+    {
+        public string Path { get; set; } = string.Empty;
+    }
+}
