@@ -209,9 +209,7 @@ public sealed class ZooTests(ITestOutputHelper output)
         var ml = new MLContext(seed: 1);
         var info = SrModelZoo.Get(architecture);
         var channels = info.Channels(preset);
-        var network = architecture == SrArchitecture.Bicubic ? null : Build(architecture, scale, preset);
-        var upscaler = new SrUpscaler(architecture, scale, channels, network, CPU);
-        var transformer = new SuperResolutionTransformer(ml, "SuperRes", "LowRes", upscaler, info.Options(preset), "cpu", trainingSummary: null);
+        var transformer = TestModels.Random(ml, architecture, scale, channels, seed: 1, preset);
 
         var data = TestImages.Paths(ml, new[] { images.Crop("coffee.png", 10, 8, 200, 150) });
         var lowRes = ml.Transforms.LoadImages("LowRes", null, "Path").Fit(data).Transform(data);

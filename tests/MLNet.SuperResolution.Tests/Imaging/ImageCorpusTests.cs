@@ -25,13 +25,7 @@ public sealed class ImageCorpusTests : IDisposable
     public void Dispose() => _images.Dispose();
 
     private SuperResolutionTransformer Network(SrArchitecture architecture, SrChannels channels)
-    {
-        random.manual_seed(3);
-        var options = SrModelZoo.Get(architecture).Options(SrPreset.Notes);
-        var network = NetworkFactory.Create(architecture, 2, channels == SrChannels.Y ? 1 : 3, options);
-        network.eval();
-        return new SuperResolutionTransformer(_ml, "SuperRes", "LowRes", new SrUpscaler(architecture, 2, channels, network, CPU), options, "cpu", null);
-    }
+        => TestModels.Random(_ml, architecture, 2, channels, seed: 3);
 
     private byte[] Png(int width, int height, PngColorType colorType = PngColorType.Rgb)
     {

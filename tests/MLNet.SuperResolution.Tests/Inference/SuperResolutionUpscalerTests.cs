@@ -25,15 +25,7 @@ public sealed class SuperResolutionUpscalerTests : IDisposable
     public void Dispose() => _images.Dispose();
 
     /// <summary>ESPCN x2 (Notes, RGB) with seeded random weights: a real network, deterministic.</summary>
-    private SuperResolutionTransformer Espcn()
-    {
-        random.manual_seed(5);
-        var options = SrModelZoo.Get(SrArchitecture.Espcn).Options(SrPreset.Notes);
-        var network = NetworkFactory.Create(SrArchitecture.Espcn, 2, 3, options);
-        network.eval();
-        return new SuperResolutionTransformer(_ml, "SuperRes", "LowRes", new SrUpscaler(SrArchitecture.Espcn, 2, SrChannels.Rgb, network, CPU),
-            options, "cpu", trainingSummary: null);
-    }
+    private SuperResolutionTransformer Espcn() => TestModels.Random(_ml, SrArchitecture.Espcn, 2, SrChannels.Rgb, seed: 5);
 
     private static Image<Rgba32> Load(string path) => Image.Load<Rgba32>(path);
 

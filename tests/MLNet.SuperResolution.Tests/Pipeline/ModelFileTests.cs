@@ -21,12 +21,7 @@ public sealed class ModelFileTests : IDisposable
     /// <summary>Saves ESPCN (Notes, RGB) with seeded random weights, optionally edited first; returns the zip's path.</summary>
     private string SaveEspcn(int scale, string name, Action<SrNetwork>? edit = null)
     {
-        random.manual_seed(4);
-        var options = SrModelZoo.Get(SrArchitecture.Espcn).Options(SrPreset.Notes);
-        var network = NetworkFactory.Create(SrArchitecture.Espcn, scale, 3, options);
-        edit?.Invoke(network);
-        using var transformer = new SuperResolutionTransformer(_ml, "SuperRes", "LowRes",
-            new SrUpscaler(SrArchitecture.Espcn, scale, SrChannels.Rgb, network, CPU), options, "cpu", trainingSummary: null);
+        using var transformer = TestModels.Random(_ml, SrArchitecture.Espcn, scale, SrChannels.Rgb, seed: 4, edit: edit);
         var data = TestImages.Paths(_ml, new[] { _images.Crop("coffee.png", 12, 10) });
         var lowRes = _ml.Transforms.LoadImages("LowRes", null, "Path").Fit(data).Transform(data);
         string path = Path.Combine(_images.Directory, name);
