@@ -64,16 +64,8 @@ internal sealed class SrUpscaler : IDisposable
         int width = lowRes.Width * Scale, height = lowRes.Height * Scale;
         var planes = new byte[3L * width * height <= Array.MaxLength ? 3 * width * height
             : throw new InvalidOperationException($"The {width}x{height} output is too large for one image buffer.")];
-        foreach (var row in TiledInference.Tiles(lowRes.Height, plan.TileSize, overlap))
-            foreach (var column in TiledInference.Tiles(lowRes.Width, plan.TileSize, overlap))
-            {
-                using var tileScope = NewDisposeScope();
-                var tile = input.narrow(2, row.ContextStart, row.ContextLength).narrow(3, column.ContextStart, column.ContextLength);
-                var core = network(tile)
-                    .narrow(2, (long)(row.Start - row.ContextStart) * Scale, (long)row.Length * Scale)
-                    .narrow(3, (long)(column.Start - column.ContextStart) * Scale, (long)column.Length * Scale);
-                ImageTensors.CopyInto(core, planes, width, height, column.Start * Scale, row.Start * Scale);
-            }
+        TiledInference.ForEachCore(network, input, Scale, plan.TileSize, overlap,
+            (core, left, top) => ImageTensors.CopyInto(core, planes, width, height, left, top));
 
         return new RgbImage(width, height, planes, alpha);
     }
@@ -101,7 +93,8 @@ internal sealed class SrUpscaler : IDisposable
 
     /// <summary>
     /// The network's output for an LR batch in its own channels (RGB or Y), tiled when <see cref="TilePlan"/> says
-    /// so and self-ensembled per tile when asked: the single place the network runs at inference.
+    /// so and self-ensembled per tile when asked, as a float tensor: the tensor-level form of <see cref="Upscale"/>,
+    /// which the tiling and self-ensemble tests compare with whole-image forward passes.
     /// </summary>
     internal Tensor Forward(Tensor lowRes)
     {

@@ -26,27 +26,34 @@ internal static class TiledInference
 
     /// <summary>
     /// The output of <paramref name="forward"/> ([N, C, h, w] to [N, C, h s, w s]) on <paramref name="input"/>,
-    /// computed tile by tile. Each tile's tensors are disposed before the next tile runs.
+    /// computed tile by tile into one output tensor.
     /// </summary>
     public static Tensor Forward(Func<Tensor, Tensor> forward, Tensor input, int scale, int tileSize, int overlap)
     {
-        int height = (int)input.shape[2], width = (int)input.shape[3];
-        var output = empty(new[] { input.shape[0], input.shape[1], (long)height * scale, (long)width * scale },
+        var output = empty(new[] { input.shape[0], input.shape[1], input.shape[2] * scale, input.shape[3] * scale },
             dtype: input.dtype, device: input.device);
+        ForEachCore(forward, input, scale, tileSize, overlap, (core, left, top) =>
+            output.narrow(2, top, core.shape[2]).narrow(3, left, core.shape[3]).copy_(core));
+        return output;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="forward"/> on each tile with its context and hands <paramref name="consume"/> the tile's
+    /// core output and the core's (left, top) in output pixels. Each tile's tensors, the core included, are disposed
+    /// once <paramref name="consume"/> returns, before the next tile runs.
+    /// </summary>
+    public static void ForEachCore(Func<Tensor, Tensor> forward, Tensor input, int scale, int tileSize, int overlap, Action<Tensor, int, int> consume)
+    {
+        int height = (int)input.shape[2], width = (int)input.shape[3];
         foreach (var row in Tiles(height, tileSize, overlap))
             foreach (var column in Tiles(width, tileSize, overlap))
             {
                 using var scope = NewDisposeScope();
                 var tile = input.narrow(2, row.ContextStart, row.ContextLength).narrow(3, column.ContextStart, column.ContextLength);
-                var upscaled = forward(tile);
-                var core = upscaled
+                var core = forward(tile)
                     .narrow(2, (long)(row.Start - row.ContextStart) * scale, (long)row.Length * scale)
                     .narrow(3, (long)(column.Start - column.ContextStart) * scale, (long)column.Length * scale);
-                output.narrow(2, (long)row.Start * scale, (long)row.Length * scale)
-                    .narrow(3, (long)column.Start * scale, (long)column.Length * scale)
-                    .copy_(core);
+                consume(core, column.Start * scale, row.Start * scale);
             }
-
-        return output;
     }
 }
