@@ -87,6 +87,14 @@ public sealed class SuperResolutionOptions
     /// </summary>
     public string? InitialWeightsPath { get; set; }
 
+    /// <summary>
+    /// With <see cref="InitialWeightsPath"/>: copy only the tensors whose name and shape match the network and keep
+    /// the rest as initialised, instead of refusing any mismatch. EDSR's recipe for x3 and x4: start from the x2
+    /// model (<see cref="SuperResolutionTransformer.SaveWeights(string)"/>), whose upsampler differs. The keys left
+    /// out are logged. Default false.
+    /// </summary>
+    public bool InitialWeightsSkipMismatched { get; set; }
+
     // ---- Training at quality: optimiser, schedule, clipping, weight averaging ----
 
     /// <summary>Adam's beta1, the decay of the gradient's running mean. Default 0.9 (EDSR and most SR papers).</summary>

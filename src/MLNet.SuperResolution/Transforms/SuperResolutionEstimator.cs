@@ -159,7 +159,12 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             }
 
             if (_options.InitialWeightsPath is { } weights)
-                PyTorchWeights.Load(network, weights);
+            {
+                var skipped = PyTorchWeights.Load(network, weights, _options.InitialWeightsSkipMismatched);
+                channel.Info(skipped.Count == 0
+                    ? $"Initial weights: all tensors from {weights}."
+                    : $"Initial weights from {weights}; kept as initialised (name or shape differs): {string.Join(", ", skipped)}.");
+            }
 
             var settings = new TrainingSettings(_options.Scale, _options.Epochs, _options.PatchesPerImage, _options.BatchSize,
                 _options.PatchSize, _options.LearningRate, _options.LearningRateSchedule, _options.Loss, seed, _options.LogEveryNSteps, device,

@@ -7,6 +7,7 @@ using MLNet.SuperResolution;
 using MLNet.SuperResolution.Architectures;
 using MLNet.SuperResolution.Imaging;
 using MLNet.SuperResolution.Inference;
+using MLNet.SuperResolution.Weights;
 using TorchSharp;
 
 [assembly: LoadableClass(typeof(SuperResolutionTransformer), null, typeof(SignatureLoadModel),
@@ -70,6 +71,21 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     public SrInferenceOptions Inference => _upscaler.Inference.Clone();
 
     internal SrUpscaler Upscaler => _upscaler;
+
+    /// <summary>
+    /// Writes the network's weights as a PyTorch state_dict: safetensors when <paramref name="path"/> ends in
+    /// <c>.safetensors</c>, else torch.save's zip format (<c>.pth</c>). Keys follow the reference implementation
+    /// named in docs/models.md, so the file loads there, and back here through
+    /// <see cref="SuperResolutionOptions.InitialWeightsPath"/> or <c>ApplySuperResolutionModel</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The transformer is bicubic (no weights).</exception>
+    public void SaveWeights(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var network = _upscaler.Network
+            ?? throw new InvalidOperationException($"{Architecture} has no weights to save.");
+        PyTorchWeights.Save(network, path);
+    }
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SRESTRNS",

@@ -18,7 +18,15 @@ internal static class PyTorchWeights
     /// mismatch throws <see cref="InvalidDataException"/> whose message names the file and lists missing keys,
     /// unexpected keys and shape differences; the module is left unchanged then (nothing half-loaded).
     /// </summary>
-    public static void Load(torch.nn.Module module, string path)
+    public static void Load(torch.nn.Module module, string path) => Load(module, path, skipMismatched: false);
+
+    /// <summary>
+    /// Loads a PyTorch <c>state_dict</c> file into <paramref name="module"/>. With <paramref name="skipMismatched"/>
+    /// false this is <see cref="Load(torch.nn.Module, string)"/>; with it true, the tensors whose key and shape match
+    /// are copied and the rest are left as they are (fine-tuning x3 from x2 weights: everything but the upsampler), and
+    /// the keys left out are returned. Throws <see cref="InvalidDataException"/> when not a single tensor matches.
+    /// </summary>
+    public static IReadOnlyList<string> Load(torch.nn.Module module, string path, bool skipMismatched)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -38,6 +46,22 @@ internal static class PyTorchWeights
                 .Where(k => !loaded[k].shape.SequenceEqual(target[k].shape))
                 .Select(k => $"{k} file {Shape(loaded[k])} vs network {Shape(target[k])}")
                 .ToList();
+
+            if (skipMismatched)
+            {
+                var matching = target.Keys.Where(k => loaded.TryGetValue(k, out var t) && t.shape.SequenceEqual(target[k].shape)).ToList();
+                if (matching.Count == 0)
+                    throw new InvalidDataException(
+                        $"Not one tensor of the state_dict in '{path}' matches the {moduleType} network in name and shape (nothing was loaded). " +
+                        "Check that the file was saved from the same architecture and network options.");
+                using (no_grad())
+                {
+                    foreach (string key in matching)
+                        target[key].copy_(loaded[key]);
+                }
+
+                return target.Keys.Except(matching).Concat(unexpected).ToList();
+            }
 
             if (missing.Count + unexpected.Count + shapes.Count > 0)
             {
@@ -61,12 +85,33 @@ internal static class PyTorchWeights
                 foreach (var (key, destination) in target)
                     destination.copy_(loaded[key]);
             }
+
+            return Array.Empty<string>();
         }
         finally
         {
             foreach (var tensor in loaded.Values)
                 tensor.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="module"/>'s state_dict for PyTorch: safetensors when <paramref name="path"/> ends in
+    /// <c>.safetensors</c>, else the zip format of <c>torch.save</c> (<c>.pth</c>, <c>.pt</c>); atomically (a temporary file, then a rename).
+    /// </summary>
+    public static void Save(torch.nn.Module module, string path)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        bool safetensors = path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
+        var stateDict = module.state_dict();
+        IO.AtomicFile.Write(path, stream =>
+        {
+            if (safetensors)
+                Safetensors.SaveStateDict(stream, stateDict);
+            else
+                PyTorchPickler.PickleStateDict(stream, stateDict);
+        });
     }
 
     /// <summary>Largest safetensors JSON header accepted (the format's own limit is 100 MB).</summary>
