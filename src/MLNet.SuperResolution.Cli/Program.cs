@@ -13,6 +13,14 @@ app.Configure(config =>
         .WithDescription("Upscale image files (a file, a folder or a pattern) with a model zip or an architecture and its weights.")
         .WithExample("upscale", "photo.jpg", "--model", "espcn-x2.zip", "-o", "photo-x2.png")
         .WithExample("upscale", "photos/", "--arch", "Fsrcnn", "--scale", "3", "--weights", "fsrcnn_x3.pth", "-o", "out/");
+    config.AddCommand<TrainCommand>("train")
+        .WithDescription("Train a network on a folder of high-resolution images (LR made with the protocol's bicubic); saves a model zip. Resumable with --checkpoint-dir.")
+        .WithExample("train", "photos/", "--arch", "Espcn", "--scale", "2", "--epochs", "50", "-o", "espcn-x2.zip")
+        .WithExample("train", "photos/", "--arch", "EdsrBaseline", "--preset", "Notes", "--validation", "val/", "--keep-best", "--checkpoint-dir", "ckpt", "-o", "edsr-x2.zip");
+    config.AddCommand<EvalCommand>("eval")
+        .WithDescription("Evaluate a model on high-resolution images with the SR protocol (PSNR/SSIM on Y, border shaved), next to bicubic.")
+        .WithExample("eval", "--model", "espcn-x2.zip", "Set5/HR")
+        .WithExample("eval", "--model", "espcn-x2.zip", "Set5/HR", "--lr", "Set5/LR_bicubic/X2", "--json");
     config.AddCommand<ImportCommand>("import")
         .WithDescription("Turn a PyTorch state_dict (.pth or .safetensors) into an ML.NET model zip (mismatched keys and shapes are listed).")
         .WithExample("import", "--arch", "Fsrcnn", "--scale", "3", "--weights", "fsrcnn_x3.pth", "-o", "fsrcnn-x3.zip");

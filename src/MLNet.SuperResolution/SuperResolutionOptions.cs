@@ -76,6 +76,20 @@ public sealed class SuperResolutionOptions
     public int LogEveryNSteps { get; set; } = 20;
 
     /// <summary>
+    /// Called on the training thread after every optimisation step with epoch, step, loss, validation PSNR,
+    /// patches/s and the time left (a progress bar, a dashboard). Keep it quick; it is not saved with the model.
+    /// Null (default) = none. The same figures go to ML.NET's progress channel and <c>MLContext.Log</c>.
+    /// </summary>
+    public Action<SrTrainingProgress>? ProgressCallback { get; set; }
+
+    /// <summary>
+    /// Cancels training between steps (Ctrl+C in a tool, a request timeout): <c>Fit</c> throws
+    /// <see cref="OperationCanceledException"/>. With <see cref="CheckpointDirectory"/>, fitting again with the same
+    /// options resumes from the last checkpoint. <c>MLContext</c>'s own cancellation works as well. Not saved.
+    /// </summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>
     /// Torch device: "cpu" (default) or "cuda" / "cuda:N". CUDA needs a CUDA libtorch backend package in the
     /// application (e.g. libtorch-cuda-12.8-linux-x64) instead of libtorch-cpu-linux-x64.
     /// </summary>

@@ -70,17 +70,30 @@ internal abstract class NetworkWeightsSettings : CommandSettings
     internal (SuperResolutionTransformer Transformer, DataViewSchema InputSchema) CreateTransformer(
         MLContext ml, string inputColumn = "LowRes", string outputColumn = "SuperRes")
     {
-        var empty = ml.Data.LoadFromEnumerable(Array.Empty<PathRow>());
-        var images = ml.Transforms.LoadImages(inputColumn, imageFolder: null, nameof(PathRow.Path)).Fit(empty).Transform(empty);
+        var images = ImageInput(ml, inputColumn);
         var transformer = ml.Transforms.ApplySuperResolutionModel(outputColumn, inputColumn, ParsedArchitecture, Scale!.Value, Weights,
             ParsedChannels, preset: ParsedPreset).Fit(images);
         return (transformer, images.Schema);
     }
 
+    /// <summary>
+    /// An empty data view with the schema a saved model is applied to: a path column and the image column
+    /// (<paramref name="imageColumn"/>) that <c>LoadImages</c> makes of it.
+    /// </summary>
+    internal static IDataView ImageInput(MLContext ml, string imageColumn)
+    {
+        var empty = ml.Data.LoadFromEnumerable(Array.Empty<PathRow>());
+        return ml.Transforms.LoadImages(imageColumn, imageFolder: null, nameof(PathRow.Path)).Fit(empty).Transform(empty);
+    }
+
+    /// <summary>Parses an enum option by name (case-insensitive; numbers are not names).</summary>
+    internal static bool TryParseOption<T>(string? text, out T value) where T : struct, Enum => TryParseName(text, out value);
+
     private static bool TryParseName<T>(string? text, out T value) where T : struct, Enum
         => Enum.TryParse(text, ignoreCase: true, out value) && !int.TryParse(text, out _);
 
-    private sealed class PathRow
+    /// <summary>A row naming an image file.</summary>
+    internal sealed class PathRow
     {
         public string Path { get; set; } = string.Empty;
     }

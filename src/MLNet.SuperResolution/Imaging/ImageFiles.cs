@@ -40,21 +40,22 @@ internal static class ImageFiles
         return Read(stream, path, maxPixels);
     }
 
-    /// <summary>Reads an image from a stream (copied to memory first when it cannot seek); <paramref name="name"/> is used in messages.</summary>
-    public static DecodedImage Read(Stream stream, string name, long maxPixels = DefaultMaxPixels)
+    /// <summary>
+    /// Reads only the header of an image file: its format is known and its size within <paramref name="maxPixels"/>;
+    /// otherwise an <see cref="InvalidDataException"/> naming the file. Nothing is decoded.
+    /// </summary>
+    public static (int Width, int Height) CheckHeader(string path, long maxPixels = DefaultMaxPixels)
     {
-        ArgumentNullException.ThrowIfNull(stream);
-        if (maxPixels <= 0)
-            throw new ArgumentOutOfRangeException(nameof(maxPixels), maxPixels, "The pixel limit must be positive.");
-        if (!stream.CanSeek)
-        {
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            stream = copy;
-        }
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Image file not found: {path}", path);
+        using var stream = File.OpenRead(path);
+        var (info, _) = Identify(stream, path, maxPixels);
+        return (info.Width, info.Height);
+    }
 
-        long start = stream.Position;
+    private static (IImageInfo Info, IImageFormat Format) Identify(Stream stream, string name, long maxPixels)
+    {
         IImageInfo? info;
         IImageFormat? format;
         try
@@ -75,7 +76,25 @@ internal static class ImageFiles
             throw new InvalidDataException(
                 $"'{name}' is {info.Width}x{info.Height} ({pixels / 1e6:F1} megapixels), above the limit of {maxPixels / 1e6:F1} " +
                 "megapixels checked before decoding; raise the pixel limit only for files you trust.");
+        return (info, format);
+    }
 
+    /// <summary>Reads an image from a stream (copied to memory first when it cannot seek); <paramref name="name"/> is used in messages.</summary>
+    public static DecodedImage Read(Stream stream, string name, long maxPixels = DefaultMaxPixels)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (maxPixels <= 0)
+            throw new ArgumentOutOfRangeException(nameof(maxPixels), maxPixels, "The pixel limit must be positive.");
+        if (!stream.CanSeek)
+        {
+            var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            copy.Position = 0;
+            stream = copy;
+        }
+
+        long start = stream.Position;
+        var (info, format) = Identify(stream, name, maxPixels);
         stream.Position = start;
         Image<Rgba32> image;
         try

@@ -82,7 +82,7 @@ internal static class SrTrainer
                     int done = step - firstStep;
                     var eta = TimeSpan.FromSeconds(elapsed.TotalSeconds / done * (totalSteps - step));
                     monitor.Info($"Epoch {epoch}/{settings.Epochs} step {step}/{totalSteps}: Loss: {runningLoss / runningCount:F5} " +
-                                 $"({settings.BatchSize * done / elapsed.TotalSeconds:F1} patches/s, ETA {eta:mm\\:ss})");
+                                 $"({settings.BatchSize * done / elapsed.TotalSeconds:F1} patches/s, ETA {(int)eta.TotalHours}:{eta:mm\\:ss})");
                     runningLoss = 0;
                     runningCount = 0;
                 }

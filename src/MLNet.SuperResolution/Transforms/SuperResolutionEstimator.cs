@@ -187,7 +187,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
                 KeepBestWeights = _options.KeepBestWeights,
                 EarlyStoppingPatience = _options.EarlyStoppingPatience,
             };
-            var monitor = new ChannelMonitor(_host, channel, progress);
+            var monitor = new ChannelMonitor(_host, channel, progress, _options.ProgressCallback, _options.Epochs, _options.BatchSize, _options.CancellationToken);
             var summary = SrTrainer.Train(network, data, settings, monitor);
             var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device, _options.Inference);
             return new SuperResolutionTransformer(_env, _options.OutputColumnName, _options.InputColumnName, upscaler, networkOptions, _options.Device, summary);
@@ -266,11 +266,20 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         private int _epoch;
         private double _loss = double.NaN;
         private double _psnr = double.NaN;
+        private readonly Action<SrTrainingProgress>? _callback;
+        private readonly int _epochs;
+        private readonly int _batchSize;
+        private readonly System.Diagnostics.Stopwatch _clock = new();
+        private int _firstStep = -1;
 
-        public ChannelMonitor(IHost host, IChannel channel, IProgressChannel progress)
+        public ChannelMonitor(IHost host, IChannel channel, IProgressChannel progress, Action<SrTrainingProgress>? callback, int epochs, int batchSize, CancellationToken cancellation)
         {
+            _cancellation = cancellation;
             _host = host;
             _channel = channel;
+            _callback = callback;
+            _epochs = epochs;
+            _batchSize = batchSize;
             progress.SetHeader(new ProgressHeader(new[] { "Loss", "PSNR" }, new[] { "step", "epoch" }), entry =>
             {
                 entry.SetProgress(0, _step, _totalSteps);
@@ -280,7 +289,13 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             });
         }
 
-        public void CheckAlive() => _host.CheckAlive();
+        private readonly CancellationToken _cancellation;
+
+        public void CheckAlive()
+        {
+            _cancellation.ThrowIfCancellationRequested();
+            _host.CheckAlive();
+        }
 
         public void Info(string message) => _channel.Info(message);
 
@@ -292,6 +307,18 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             _step = step;
             _totalSteps = totalSteps;
             _loss = loss;
+            if (_callback is null)
+                return;
+            if (_firstStep < 0)
+            {
+                _firstStep = step - 1;
+                _clock.Start();
+            }
+
+            int done = step - _firstStep;
+            double seconds = Math.Max(_clock.Elapsed.TotalSeconds, 1e-9);
+            var remaining = TimeSpan.FromSeconds(seconds / done * Math.Max(0, totalSteps - step));
+            _callback(new SrTrainingProgress(epoch, _epochs, step, totalSteps, loss, _psnr, _batchSize * done / seconds, remaining));
         }
 
         public void Validated(int epoch, double psnr) => _psnr = psnr;

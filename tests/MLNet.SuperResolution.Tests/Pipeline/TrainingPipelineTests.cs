@@ -315,6 +315,78 @@ public sealed class TrainingPipelineTests : IDisposable
         Assert.Contains(log, line => line.Contains("time limit"));
     }
 
+    [Fact]
+    public void ProgressCallbackSeesEveryStep_AndTheCancellationTokenStopsTraining()
+    {
+        var ml = new MLContext(seed: 7);
+        var seen = new List<SrTrainingProgress>();
+        var options = Tiny(SrArchitecture.Espcn, SrChannels.Rgb);
+        options.ProgressCallback = seen.Add;
+        var (model, _) = Train(ml, options);
+        model.Dispose();
+        Assert.Equal(Enumerable.Range(1, 36), seen.Select(p => p.Step));
+        Assert.All(seen, p => Assert.Equal(36, p.TotalSteps));
+        Assert.All(seen, p => Assert.Equal(6, p.Epochs));
+        Assert.Equal(Enumerable.Range(1, 6).SelectMany(e => Enumerable.Repeat(e, 6)), seen.Select(p => p.Epoch));
+        Assert.All(seen, p => Assert.True(double.IsFinite(p.Loss) && p.PatchesPerSecond > 0));
+        Assert.Equal(TimeSpan.Zero, seen[^1].Remaining);
+
+        using var cancellation = new CancellationTokenSource();
+        var cancelled = Tiny(SrArchitecture.Espcn, SrChannels.Rgb);
+        int calls = 0;
+        cancelled.ProgressCallback = p =>
+        {
+            calls++;
+            if (p.Step == 10)
+                cancellation.Cancel();
+        };
+        cancelled.CancellationToken = cancellation.Token;
+        Assert.ThrowsAny<OperationCanceledException>(() => Train(new MLContext(seed: 7), cancelled));
+        Assert.Equal(10, calls);
+    }
+
+    [Fact]
+    public void SaveWeights_ThenInitialWeightsSkipMismatched_StartsX3FromX2WeightsExceptTheUpsampler()
+    {
+        var ml = new MLContext(seed: 7);
+        var x2 = Tiny(SrArchitecture.EdsrBaseline, SrChannels.Rgb);
+        x2.NetworkOptions = MLNet.SuperResolution.Architectures.EdsrBaselineOptions.Notes with { NumFeat = 8, NumBlock = 2 };
+        x2.Epochs = 1;
+        var (model2, _) = Train(ml, x2);
+        string safetensors = Path.Combine(_images.Directory, "x2.safetensors"), pth = Path.Combine(_images.Directory, "x2.pth");
+        model2.SaveWeights(safetensors);
+        model2.SaveWeights(pth);
+        var x2Weights = model2.Upscaler.Network!.state_dict();
+
+        // Strict loading refuses the x2 file for an x3 network and names the upsampler's keys.
+        var x3 = Tiny(SrArchitecture.EdsrBaseline, SrChannels.Rgb, scale: 3);
+        x3.NetworkOptions = x2.NetworkOptions;
+        x3.Epochs = 1;
+        x3.LearningRate = 1e-12; // one step that changes nothing measurable: compare what was loaded
+        x3.InitialWeightsPath = safetensors;
+        var error = Assert.Throws<InvalidDataException>(() => Train(new MLContext(seed: 7), x3));
+        Assert.Contains("tail.0.0.weight", error.Message);
+
+        foreach (string file in new[] { safetensors, pth })
+        {
+            x3.InitialWeightsPath = file;
+            x3.InitialWeightsSkipMismatched = true;
+            var (model3, log) = Train(new MLContext(seed: 7), x3);
+            Assert.Contains(log, line => line.Contains("kept as initialised") && line.Contains("tail.0.0.weight"));
+            var x3Weights = model3.Upscaler.Network!.state_dict();
+            foreach (var (key, tensor) in x3Weights)
+            {
+                if (key.StartsWith("tail.0.", StringComparison.Ordinal))
+                    continue; // the x3 upsampler: its own shape, as initialised
+                Assert.True(x2Weights[key].allclose(tensor, rtol: 0, atol: 1e-6), $"{key} was not copied from the x2 weights");
+            }
+
+            model3.Dispose();
+        }
+
+        model2.Dispose();
+    }
+
     /// <summary>ML.NET's cancellation (MLContext's internal CancelExecution; host.CheckAlive observes it).</summary>
     private static void CancelExecution(MLContext ml)
         => typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!.Invoke(ml, null);

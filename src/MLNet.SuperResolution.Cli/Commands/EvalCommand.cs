@@ -1,0 +1,183 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.ML;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MLNet.SuperResolution.Cli.Commands;
+
+/// <summary>
+/// <c>sr eval</c>: the SR protocol (docs/protocol.md: PSNR and SSIM on the BT.601 Y channel, <c>scale</c> pixels shaved
+/// from each border) for a model on high-resolution images, next to bicubic; the low-resolution inputs are given files
+/// (e.g. MATLAB-made, paired by file name) or made with <c>DownscaleImages</c>. Prints a table, or JSON with <c>--json</c>.
+/// </summary>
+internal sealed class EvalCommand : Command<EvalCommand.Settings>
+{
+    private const string HighResColumn = "EvalHighRes";
+
+    public sealed class Settings : CommandSettings
+    {
+        [CommandArgument(0, "<HR_IMAGES>")]
+        [Description("High-resolution (ground-truth) images: a folder, a file, or a wildcard pattern in one folder.")]
+        public string Input { get; init; } = string.Empty;
+
+        [CommandOption("--model <MODEL_ZIP>")]
+        [Description("The model zip (from `sr train`, `sr import` or Model.Save).")]
+        public string? Model { get; init; }
+
+        [CommandOption("--lr <LR_IMAGES>")]
+        [Description("A folder of low-resolution inputs with the same file names (e.g. the MATLAB-made LR files of a benchmark); default: made with DownscaleImages (MATLAB bicubic).")]
+        public string? LowRes { get; init; }
+
+        [CommandOption("--scale <SCALE>")]
+        [Description("Checked against the model when given.")]
+        public int? Scale { get; init; }
+
+        [CommandOption("--json")]
+        [Description("Print the results as JSON (per image and mean, model and bicubic).")]
+        public bool Json { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (string.IsNullOrWhiteSpace(Model))
+                return ValidationResult.Error("--model <MODEL_ZIP> is required, e.g. `sr eval --model espcn-x2.zip Set5/HR`.");
+            if (!File.Exists(Model))
+                return ValidationResult.Error($"Model file not found: {Model}");
+            if (LowRes is not null && !Directory.Exists(LowRes))
+                return ValidationResult.Error($"--lr folder not found: {LowRes}");
+            return ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var ml = new MLContext(seed: 1);
+        ITransformer loaded;
+        try
+        {
+            loaded = ml.Model.Load(settings.Model!, out _);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Console.Error.WriteLine($"error: '{settings.Model}' could not be loaded as an ML.NET model: {e.GetBaseException().Message}");
+            return 1;
+        }
+
+        var steps = loaded is IEnumerable<ITransformer> chain ? chain.ToList() : [loaded];
+        try
+        {
+            var model = steps.OfType<SuperResolutionTransformer>().LastOrDefault();
+            if (model is null)
+            {
+                Console.Error.WriteLine($"error: '{settings.Model}' holds no super-resolution transform.");
+                return 1;
+            }
+
+            int scale = model.Scale;
+            if (settings.Scale is { } wanted && wanted != scale)
+            {
+                Console.Error.WriteLine($"error: --scale {wanted} does not match the model, which upscales x{scale}.");
+                return 1;
+            }
+
+            var files = UpscaleCommand.ResolveInputs(settings.Input);
+            if (files.Count == 0)
+            {
+                Console.Error.WriteLine($"error: no images match '{settings.Input}'.");
+                return 1;
+            }
+
+            var rows = files.Select(f => new EvalRow
+            {
+                HighResPath = Path.GetFullPath(f),
+                LowResPath = settings.LowRes is null ? string.Empty : Path.GetFullPath(Path.Combine(settings.LowRes, Path.GetFileName(f))),
+            }).ToArray();
+            var missing = rows.Where(r => settings.LowRes is not null && !File.Exists(r.LowResPath)).Select(r => r.LowResPath).ToList();
+            if (missing.Count > 0)
+            {
+                Console.Error.WriteLine($"error: no low-resolution file for {missing.Count} image(s): {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", ..." : "")}");
+                return 1;
+            }
+
+            foreach (var row in rows)
+            {
+                Imaging.ImageFiles.CheckHeader(row.HighResPath);
+                if (settings.LowRes is not null)
+                    Imaging.ImageFiles.CheckHeader(row.LowResPath);
+            }
+
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+            var load = ml.Transforms.LoadImages(HighResColumn, null, nameof(EvalRow.HighResPath));
+            IEstimator<ITransformer> images = settings.LowRes is null
+                ? load.Append(ml.Transforms.DownscaleImages(model.InputColumnName, scale, HighResColumn))
+                : load.Append(ml.Transforms.LoadImages(model.InputColumnName, null, nameof(EvalRow.LowResPath)));
+            var inputs = images.Fit(data).Transform(data);
+            var bicubic = ml.Transforms.ApplySuperResolutionModel(model.OutputColumnName, model.InputColumnName, SrArchitecture.Bicubic, scale).Fit(inputs);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var ours = ml.SuperResolution().Evaluate(model.Transform(inputs), scale, HighResColumn, model.OutputColumnName);
+            double seconds = clock.Elapsed.TotalSeconds;
+            var baseline = ml.SuperResolution().Evaluate(bicubic.Transform(inputs), scale, HighResColumn, model.OutputColumnName);
+            Report(settings, model, files, ours, baseline, seconds);
+            return 0;
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"error: {e.GetBaseException().Message}");
+            return 1;
+        }
+        finally
+        {
+            foreach (var step in steps.OfType<IDisposable>())
+                step.Dispose();
+        }
+    }
+
+    private static void Report(Settings settings, SuperResolutionTransformer model, List<string> files, SuperResolutionMetrics ours,
+        SuperResolutionMetrics bicubic, double seconds)
+    {
+        string name = Path.GetFileName(settings.Model!);
+        if (settings.Json)
+        {
+            var result = new
+            {
+                model = name,
+                architecture = model.Architecture.ToString(),
+                scale = model.Scale,
+                lowRes = settings.LowRes is null ? "DownscaleImages (MATLAB bicubic)" : Path.GetFullPath(settings.LowRes),
+                protocol = "PSNR/SSIM on BT.601 Y, scale pixels shaved from each border, averaged over images",
+                mean = new { psnr = ours.Psnr, ssim = ours.Ssim, bicubicPsnr = bicubic.Psnr, bicubicSsim = bicubic.Ssim },
+                seconds,
+                images = ours.PerImage.Select((m, i) => new
+                {
+                    file = Path.GetFileName(files[i]),
+                    psnr = m.Psnr,
+                    ssim = m.Ssim,
+                    bicubicPsnr = bicubic.PerImage[i].Psnr,
+                    bicubicSsim = bicubic.PerImage[i].Ssim,
+                }),
+            };
+            Console.Out.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+            return;
+        }
+
+        var table = new Table().Title(Markup.Escape($"{name}: {model.Architecture} x{model.Scale}, Y channel, border {model.Scale}"))
+            .AddColumn("image").AddColumn(new TableColumn("bicubic PSNR").RightAligned()).AddColumn(new TableColumn("SSIM").RightAligned())
+            .AddColumn(new TableColumn("model PSNR").RightAligned()).AddColumn(new TableColumn("SSIM").RightAligned());
+        for (int i = 0; i < ours.PerImage.Count; i++)
+            table.AddRow(Markup.Escape(Path.GetFileName(files[i])), F(bicubic.PerImage[i].Psnr, 3), F(bicubic.PerImage[i].Ssim, 4), F(ours.PerImage[i].Psnr, 3), F(ours.PerImage[i].Ssim, 4));
+        table.AddRow("[bold]mean[/]", $"[bold]{F(bicubic.Psnr, 3)}[/]", $"[bold]{F(bicubic.Ssim, 4)}[/]", $"[bold]{F(ours.Psnr, 3)}[/]", $"[bold]{F(ours.Ssim, 4)}[/]");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"{ours.Count} image(s), model {seconds:F1} s; low-resolution inputs: {settings.LowRes ?? "DownscaleImages (MATLAB bicubic)"}.");
+
+        static string F(double value, int digits) => value.ToString("F" + digits, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A ground-truth file and its optional given low-resolution file.</summary>
+    private sealed class EvalRow
+    {
+        public string HighResPath { get; set; } = string.Empty;
+
+        public string LowResPath { get; set; } = string.Empty;
+    }
+}

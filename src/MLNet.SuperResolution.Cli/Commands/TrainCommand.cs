@@ -1,0 +1,343 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML;
+using MLNet.SuperResolution.IO;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MLNet.SuperResolution.Cli.Commands;
+
+/// <summary>
+/// <c>sr train</c>: trains a network on a folder of high-resolution images (the low-resolution inputs are made with the
+/// protocol's bicubic, <c>DownscaleImages</c>), with a progress bar, and saves an ML.NET model zip that
+/// <c>sr upscale --model</c>, <c>sr eval</c> and <c>mlContext.Model.Load</c> read. With <c>--checkpoint-dir</c> an
+/// interrupted run (Ctrl+C, a crash, a power cut) continues where its last checkpoint left it when run again.
+/// </summary>
+internal sealed class TrainCommand : Command<TrainCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandArgument(0, "<HR_IMAGES>")]
+        [Description("High-resolution training images: a folder, a file, or a wildcard pattern in one folder.")]
+        public string Input { get; init; } = string.Empty;
+
+        [CommandOption("-o|--output <MODEL_ZIP>")]
+        [Description("The ML.NET model zip to write (replaced atomically).")]
+        public string? Output { get; init; }
+
+        [CommandOption("--arch <ARCHITECTURE>")]
+        [Description("The network (see `sr models`).")]
+        [DefaultValue("Espcn")]
+        public string Architecture { get; init; } = "Espcn";
+
+        [CommandOption("--scale <SCALE>")]
+        [Description("The upscaling factor.")]
+        [DefaultValue(2)]
+        public int Scale { get; init; } = 2;
+
+        [CommandOption("--preset <PRESET>")]
+        [Description("Paper (the paper's configuration) or Notes (the small one).")]
+        [DefaultValue("Paper")]
+        public string Preset { get; init; } = "Paper";
+
+        [CommandOption("--channels <CHANNELS>")]
+        [Description("Rgb or Y; default: the channels of the preset (Paper: the paper's).")]
+        public string? Channels { get; init; }
+
+        [CommandOption("--epochs <N>")]
+        [Description("Passes over the images; each draws --patches-per-image random patches per image.")]
+        [DefaultValue(10)]
+        public int Epochs { get; init; } = 10;
+
+        [CommandOption("--patches-per-image <N>")]
+        [Description("Random patches drawn from each image per epoch.")]
+        [DefaultValue(16)]
+        public int PatchesPerImage { get; init; } = 16;
+
+        [CommandOption("--batch <N>")]
+        [Description("Patches per optimisation step.")]
+        [DefaultValue(16)]
+        public int Batch { get; init; } = 16;
+
+        [CommandOption("--patch <N>")]
+        [Description("Patch side in high-resolution pixels.")]
+        [DefaultValue(48)]
+        public int Patch { get; init; } = 48;
+
+        [CommandOption("--lr <RATE>")]
+        [Description("Adam's learning rate.")]
+        [DefaultValue(1e-3)]
+        public double LearningRate { get; init; } = 1e-3;
+
+        [CommandOption("--schedule <SCHEDULE>")]
+        [Description("Cosine, Constant, Step or MultiStep.")]
+        [DefaultValue("Cosine")]
+        public string Schedule { get; init; } = "Cosine";
+
+        [CommandOption("--warmup <STEPS>")]
+        [Description("Steps of linear learning-rate warm-up.")]
+        [DefaultValue(0)]
+        public int Warmup { get; init; }
+
+        [CommandOption("--loss <LOSS>")]
+        [Description("L1, L2 or Charbonnier.")]
+        [DefaultValue("L1")]
+        public string Loss { get; init; } = "L1";
+
+        [CommandOption("--clip <NORM>")]
+        [Description("Clip the gradients' global norm to this value.")]
+        public double? Clip { get; init; }
+
+        [CommandOption("--ema <DECAY>")]
+        [Description("Keep an exponential moving average of the weights with this decay (e.g. 0.999) and save it.")]
+        public double? Ema { get; init; }
+
+        [CommandOption("--seed <N>")]
+        [Description("Random seed (same seed and threads: same weights).")]
+        [DefaultValue(1)]
+        public int Seed { get; init; } = 1;
+
+        [CommandOption("--threads <N>")]
+        [Description("CPU threads (default: libtorch's choice).")]
+        public int? Threads { get; init; }
+
+        [CommandOption("--device <DEVICE>")]
+        [Description("cpu or cuda (cuda needs a libtorch-cuda backend package in the tool's folder).")]
+        [DefaultValue("cpu")]
+        public string Device { get; init; } = "cpu";
+
+        [CommandOption("--checkpoint-dir <DIR>")]
+        [Description("Write a resumable checkpoint here every epoch; a run that finds one continues from it.")]
+        public string? CheckpointDirectory { get; init; }
+
+        [CommandOption("--validation <HR_IMAGES>")]
+        [Description("High-resolution validation images (folder or pattern), evaluated with the SR protocol.")]
+        public string? Validation { get; init; }
+
+        [CommandOption("--validate-every <EPOCHS>")]
+        [Description("Validate every this many epochs.")]
+        [DefaultValue(1)]
+        public int ValidateEvery { get; init; } = 1;
+
+        [CommandOption("--keep-best")]
+        [Description("Save the weights of the best validation instead of the last ones.")]
+        public bool KeepBest { get; init; }
+
+        [CommandOption("--early-stopping <VALIDATIONS>")]
+        [Description("Stop after this many validations without improvement.")]
+        public int? EarlyStopping { get; init; }
+
+        [CommandOption("--max-minutes <MINUTES>")]
+        [Description("Stop training after this many minutes (the model is saved).")]
+        public double? MaxMinutes { get; init; }
+
+        [CommandOption("--init <WEIGHTS>")]
+        [Description("Start from these PyTorch weights (.pth or .safetensors) instead of random ones.")]
+        public string? Init { get; init; }
+
+        [CommandOption("--init-skip-mismatched")]
+        [Description("With --init: copy only tensors whose name and shape match (x3/x4 from x2 weights).")]
+        public bool InitSkipMismatched { get; init; }
+
+        [CommandOption("--export-weights <FILE>")]
+        [Description("Also write the weights as a PyTorch state_dict (.safetensors or .pth).")]
+        public string? ExportWeights { get; init; }
+
+        [CommandOption("--max-pixels <N>")]
+        [Description("Largest training image in pixels, checked before decoding.")]
+        [DefaultValue(100_000_000L)]
+        public long MaxPixels { get; init; } = 100_000_000;
+
+        [CommandOption("--no-progress")]
+        [Description("Print a log line every few hundred steps instead of a progress bar (for logs and CI).")]
+        public bool NoProgress { get; init; }
+
+        internal SrArchitecture ParsedArchitecture => Enum.Parse<SrArchitecture>(Architecture, ignoreCase: true);
+
+        public override ValidationResult Validate()
+        {
+            if (string.IsNullOrWhiteSpace(Output))
+                return ValidationResult.Error("--output <MODEL_ZIP> is required, e.g. `sr train photos/ --arch Espcn --scale 2 -o espcn-x2.zip`.");
+            if (!NetworkWeightsSettings.TryParseOption<SrArchitecture>(Architecture, out var architecture))
+                return ValidationResult.Error($"Unknown architecture '{Architecture}'; one of: {string.Join(", ", Enum.GetNames<SrArchitecture>())}.");
+            if (architecture == SrArchitecture.Bicubic)
+                return ValidationResult.Error("Bicubic has nothing to train; pick a network (see `sr models`).");
+            var scales = SrModelZoo.Get(architecture).Scales;
+            if (!scales.Contains(Scale))
+                return ValidationResult.Error($"{architecture} does not support scale {Scale}; supported: {string.Join(", ", scales)}.");
+            if (!NetworkWeightsSettings.TryParseOption<SrPreset>(Preset, out _))
+                return ValidationResult.Error($"Unknown preset '{Preset}'; one of: {string.Join(", ", Enum.GetNames<SrPreset>())}.");
+            if (Channels is not null && !NetworkWeightsSettings.TryParseOption<SrChannels>(Channels, out _))
+                return ValidationResult.Error($"Unknown channels '{Channels}'; one of: {string.Join(", ", Enum.GetNames<SrChannels>())}.");
+            if (!NetworkWeightsSettings.TryParseOption<SrLearningRateSchedule>(Schedule, out _))
+                return ValidationResult.Error($"Unknown schedule '{Schedule}'; one of: {string.Join(", ", Enum.GetNames<SrLearningRateSchedule>())}.");
+            if (!NetworkWeightsSettings.TryParseOption<SrLoss>(Loss, out _))
+                return ValidationResult.Error($"Unknown loss '{Loss}'; one of: {string.Join(", ", Enum.GetNames<SrLoss>())}.");
+            if (Init is not null && !File.Exists(Init))
+                return ValidationResult.Error($"--init weights not found: {Init}");
+            if (InitSkipMismatched && Init is null)
+                return ValidationResult.Error("--init-skip-mismatched needs --init <WEIGHTS>.");
+            if (Threads is < 1)
+                return ValidationResult.Error("--threads must be at least 1.");
+            if (MaxMinutes is { } minutes && !(minutes > 0))
+                return ValidationResult.Error("--max-minutes must be positive.");
+            if ((KeepBest || EarlyStopping is not null) && Validation is null)
+                return ValidationResult.Error("--keep-best and --early-stopping need --validation <HR_IMAGES>.");
+            if (MaxPixels < 1)
+                return ValidationResult.Error("--max-pixels must be positive.");
+            return ValidationResult.Success();
+        }
+
+        /// <summary>The library's options for these settings (the library checks the numbers and says what is wrong).</summary>
+        internal SuperResolutionOptions ToOptions(IDataView? validation) => new()
+        {
+            Architecture = ParsedArchitecture,
+            Preset = Enum.Parse<SrPreset>(Preset, ignoreCase: true),
+            Channels = Channels is null
+                ? SrModelZoo.Get(ParsedArchitecture).Channels(Enum.Parse<SrPreset>(Preset, ignoreCase: true))
+                : Enum.Parse<SrChannels>(Channels, ignoreCase: true),
+            Scale = Scale,
+            Epochs = Epochs,
+            PatchesPerImage = PatchesPerImage,
+            BatchSize = Batch,
+            PatchSize = Patch,
+            LearningRate = LearningRate,
+            LearningRateSchedule = Enum.Parse<SrLearningRateSchedule>(Schedule, ignoreCase: true),
+            WarmupSteps = Warmup,
+            Loss = Enum.Parse<SrLoss>(Loss, ignoreCase: true),
+            GradientClipNorm = Clip,
+            EmaDecay = Ema,
+            Device = Device,
+            CheckpointDirectory = CheckpointDirectory is null ? null : Path.GetFullPath(CheckpointDirectory),
+            ValidationSet = validation,
+            ValidationEveryNEpochs = ValidateEvery,
+            KeepBestWeights = KeepBest,
+            EarlyStoppingPatience = EarlyStopping,
+            MaxTrainingTime = MaxMinutes is { } m ? TimeSpan.FromMinutes(m) : null,
+            InitialWeightsPath = Init is null ? null : Path.GetFullPath(Init),
+            InitialWeightsSkipMismatched = InitSkipMismatched,
+            LogEveryNSteps = NoProgress ? 100 : 0,
+        };
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        if (settings.Threads is { } threads)
+            TorchSharp.torch.set_num_threads(threads);
+        var ml = new MLContext(seed: settings.Seed);
+        string output = Path.GetFullPath(settings.Output!);
+        try
+        {
+            var trainFiles = ImageList(settings.Input, settings.MaxPixels, "training");
+            var validationFiles = settings.Validation is null ? null : ImageList(settings.Validation, settings.MaxPixels, "validation");
+            var degrade = ml.Transforms.LoadImages("HighRes", imageFolder: null, nameof(NetworkWeightsSettings.PathRow.Path))
+                .Append(ml.Transforms.DownscaleImages("LowRes", settings.Scale, "HighRes"));
+            IDataView train = Rows(ml, trainFiles);
+            IDataView? validation = null;
+            if (validationFiles is not null)
+            {
+                var rows = Rows(ml, validationFiles);
+                validation = degrade.Fit(rows).Transform(rows);
+            }
+
+            var options = settings.ToOptions(validation);
+            ml.Log += (_, e) =>
+            {
+                if (!e.Source.StartsWith(nameof(SuperResolutionEstimator), StringComparison.Ordinal))
+                    return;
+                // Plain lines, never wrapped: they are a log.
+                if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
+                    Console.WriteLine($"warning: {e.RawMessage}");
+                else if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info && (settings.NoProgress || !e.RawMessage.StartsWith("Epoch", StringComparison.Ordinal)))
+                    Console.WriteLine(e.RawMessage);
+            };
+            options.CancellationToken = cancellationToken;
+
+            Console.WriteLine(
+                $"Training {options.Architecture} ({options.Preset}, {options.Channels}) x{options.Scale} on {trainFiles.Count} image(s){(validationFiles is null ? "" : $", validating on {validationFiles.Count}")}.");
+            var clock = Stopwatch.StartNew();
+            SuperResolutionTransformer model = settings.NoProgress
+                ? Fit(ml, degrade, options, train)
+                : FitWithProgressBar(ml, degrade, options, train);
+            using (model)
+            {
+                var schema = NetworkWeightsSettings.ImageInput(ml, model.InputColumnName).Schema;
+                AtomicFile.WriteByPath(output, path => ml.Model.Save(model, schema, path));
+                if (settings.ExportWeights is { } export)
+                    model.SaveWeights(Path.GetFullPath(export));
+                var summary = model.TrainingSummary!;
+                Console.WriteLine(
+                    $"Trained {summary.Steps:N0} steps in {summary.Duration.TotalMinutes:F1} min ({summary.StopReason}; this run {clock.Elapsed.TotalMinutes:F1} min), " +
+                    $"final epoch loss {(summary.EpochLosses.Count > 0 ? summary.EpochLosses[^1] : double.NaN):F5}, {model.ParameterCount:N0} parameters.");
+                if (summary.SkippedNonFiniteSteps > 0)
+                    Console.WriteLine($"warning: {summary.SkippedNonFiniteSteps} step(s) were skipped: non-finite loss or gradients.");
+                if (summary.BestValidation is { } best)
+                    Console.WriteLine($"Best validation: {best.Psnr:F3} dB after epoch {best.Epoch}{(settings.KeepBest ? " (these weights were saved)" : "")}.");
+                Console.WriteLine($"Saved {output}{(settings.ExportWeights is null ? "" : $" and {settings.ExportWeights}")}.");
+            }
+
+            return 0;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine(settings.CheckpointDirectory is null
+                ? "Cancelled; nothing was saved (use --checkpoint-dir to be able to resume)."
+                : $"Cancelled; run the same command again to resume from the last checkpoint in {settings.CheckpointDirectory}.");
+            return 130;
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"error: {Innermost(e).Message}");
+            return 1;
+        }
+    }
+
+    private static SuperResolutionTransformer Fit(MLContext ml, IEstimator<ITransformer> degrade, SuperResolutionOptions options, IDataView train)
+    {
+        var images = degrade.Fit(train).Transform(train);
+        return ml.Transforms.SuperResolution(options).Fit(images);
+    }
+
+    private static SuperResolutionTransformer FitWithProgressBar(MLContext ml, IEstimator<ITransformer> degrade, SuperResolutionOptions options, IDataView train)
+    {
+        SuperResolutionTransformer? model = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(progress =>
+            {
+                var task = progress.AddTask("starting", maxValue: 1);
+                options.ProgressCallback = p =>
+                {
+                    task.MaxValue = p.TotalSteps;
+                    task.Value = p.Step;
+                    string psnr = double.IsNaN(p.ValidationPsnr) ? "" : $", val {p.ValidationPsnr.ToString("F2", CultureInfo.InvariantCulture)} dB";
+                    task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                        $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.TotalSteps} loss {p.Loss:F4}{psnr} {p.PatchesPerSecond:F0} patches/s"));
+                };
+                model = Fit(ml, degrade, options, train);
+                task.Value = task.MaxValue;
+                task.StopTask();
+            });
+        return model!;
+    }
+
+    /// <summary>The image files INPUT names, each checked to be a readable image within the pixel limit.</summary>
+    private static List<string> ImageList(string input, long maxPixels, string what)
+    {
+        var files = UpscaleCommand.ResolveInputs(input);
+        if (files.Count == 0)
+            throw new ArgumentException($"No {what} images match '{input}'.");
+        foreach (string file in files)
+            Imaging.ImageFiles.CheckHeader(file, maxPixels);
+
+        return files;
+    }
+
+    private static IDataView Rows(MLContext ml, IEnumerable<string> files)
+        => ml.Data.LoadFromEnumerable(files.Select(f => new NetworkWeightsSettings.PathRow { Path = Path.GetFullPath(f) }).ToArray());
+
+    private static Exception Innermost(Exception e) => e.InnerException is null || e is InvalidDataException ? e : Innermost(e.InnerException);
+}
