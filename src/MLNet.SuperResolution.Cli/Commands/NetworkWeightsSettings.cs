@@ -15,7 +15,7 @@ internal abstract class NetworkWeightsSettings : CommandSettings
     public string? Architecture { get; init; }
 
     [CommandOption("--scale <SCALE>")]
-    [Description("The upscaling factor (2, 3, 4; 8 for LapSrn and Drn).")]
+    [Description("The upscaling factor (2, 3, 4; 8 for LapSrn and Drn); with no --model and no --arch, the embedded default weights for this scale (default 2).")]
     public int? Scale { get; init; }
 
     [CommandOption("--weights <FILE>")]

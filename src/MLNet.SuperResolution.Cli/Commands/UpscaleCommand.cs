@@ -60,8 +60,10 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
 
         public override ValidationResult Validate()
         {
-            if (Model is null == (Architecture is null))
-                return ValidationResult.Error("Give either --model model.zip or --arch A [--weights file]. (Embedded default weights are not shipped yet.)");
+            if (Model is not null && Architecture is not null)
+                return ValidationResult.Error("Give either --model model.zip or --arch A [--weights file], not both; with neither, the embedded default weights are used.");
+            if (Model is null && Architecture is null && Scale is { } scale && !SrDefaultModel.Scales.Contains(scale))
+                return ValidationResult.Error($"No default weights for --scale {scale}; they exist for {string.Join(", ", SrDefaultModel.Scales)}. Pass --model or --arch/--weights.");
             if (Model is not null && !File.Exists(Model))
                 return ValidationResult.Error($"Model file not found: {Model}");
             if (Architecture is not null && NetworkProblem() is { } problem)
@@ -195,6 +197,9 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
 
             return (fromFile, null);
         }
+
+        if (settings.Architecture is null)
+            return (SuperResolutionUpscaler.FromDefaultModel(settings.Scale ?? 2, inference), null);
 
         var (transformer, _) = settings.CreateTransformer(new MLContext());
         return (SuperResolutionUpscaler.FromTransformer(transformer, inference), transformer);

@@ -76,6 +76,20 @@ public static class SuperResolutionCatalogExtensions
         string device = "cpu", SrPreset preset = SrPreset.Paper, SrNetworkOptions? networkOptions = null, SrInferenceOptions? inference = null)
         => new(Environment(catalog), outputColumnName, inputColumnName, architecture, scale, weightsPath, channels, device, preset, networkOptions, inference);
 
+    /// <summary>
+    /// Upscales an image column with the weights embedded in the library (<see cref="SrDefaultModel"/>: a small EDSR
+    /// trained here for x2, x3 and x4; docs/default-weights.md). Fitting does not train.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The upscaled image column to create.</param>
+    /// <param name="inputColumnName">The low-resolution image column.</param>
+    /// <param name="scale">The upscaling factor, one of <see cref="SrDefaultModel.Scales"/>.</param>
+    /// <param name="device">"cpu" or "cuda".</param>
+    /// <param name="inference">Tiling of large images and self-ensemble; null means the defaults (see <see cref="SrInferenceOptions"/>).</param>
+    public static ApplySuperResolutionModelEstimator ApplySuperResolutionModel(this TransformsCatalog catalog, string outputColumnName,
+        string inputColumnName, int scale, string device = "cpu", SrInferenceOptions? inference = null)
+        => new(Environment(catalog), outputColumnName, inputColumnName, scale, device, inference);
+
     /// <summary>Super-resolution operations that are not transforms, such as <c>Evaluate</c>.</summary>
     /// <param name="mlContext">The ML.NET context.</param>
     public static SuperResolutionCatalog SuperResolution(this MLContext mlContext)

@@ -50,6 +50,19 @@ public sealed class SuperResolutionUpscaler : IDisposable
         => new(transformer ?? throw new ArgumentNullException(nameof(transformer)), [], inference);
 
     /// <summary>
+    /// Uses the weights embedded in the library for <paramref name="scale"/> (<see cref="SrDefaultModel"/>); the
+    /// upscaler owns the network.
+    /// </summary>
+    /// <param name="scale">The upscaling factor, one of <see cref="SrDefaultModel.Scales"/>.</param>
+    /// <param name="inference">Tiling and self-ensemble; default: tiles above 512x512 input pixels.</param>
+    /// <exception cref="ArgumentOutOfRangeException">No default weights for that scale.</exception>
+    public static SuperResolutionUpscaler FromDefaultModel(int scale = 2, SrInferenceOptions? inference = null)
+    {
+        var transformer = new ApplySuperResolutionModelEstimator(new MLContext(), "SuperRes", "LowRes", scale, "cpu", inference).Transformer;
+        return new SuperResolutionUpscaler(transformer, [transformer], inference: null);
+    }
+
+    /// <summary>
     /// Loads a model zip saved with <c>mlContext.Model.Save</c> (a whole pipeline or the transformer alone; its last
     /// super-resolution step is used) or written by <c>sr import</c>. The upscaler owns what it loaded.
     /// </summary>

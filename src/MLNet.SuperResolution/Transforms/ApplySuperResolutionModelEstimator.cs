@@ -19,6 +19,21 @@ public sealed class ApplySuperResolutionModelEstimator : IEstimator<SuperResolut
     internal ApplySuperResolutionModelEstimator(IHostEnvironment env, string outputColumnName, string inputColumnName,
         SrArchitecture architecture, int scale, string? weightsPath, SrChannels channels, string device,
         SrPreset preset = SrPreset.Paper, SrNetworkOptions? networkOptions = null, SrInferenceOptions? inference = null)
+        : this(env, outputColumnName, inputColumnName, architecture, scale, weightsPath, channels, device, preset, networkOptions, inference, defaultWeights: false)
+    {
+    }
+
+    /// <summary>The embedded default weights (<see cref="SrDefaultModel"/>) for <paramref name="scale"/>.</summary>
+    internal ApplySuperResolutionModelEstimator(IHostEnvironment env, string outputColumnName, string inputColumnName, int scale, string device,
+        SrInferenceOptions? inference)
+        : this(env, outputColumnName, inputColumnName, SrDefaultModel.Architecture, scale, null, SrDefaultModel.Channels, device, SrPreset.Paper,
+            SrDefaultModel.NetworkOptions, inference, defaultWeights: true)
+    {
+    }
+
+    private ApplySuperResolutionModelEstimator(IHostEnvironment env, string outputColumnName, string inputColumnName,
+        SrArchitecture architecture, int scale, string? weightsPath, SrChannels channels, string device,
+        SrPreset preset, SrNetworkOptions? networkOptions, SrInferenceOptions? inference, bool defaultWeights)
     {
         _host = Contracts.CheckRef(env, nameof(env)).Register(nameof(ApplySuperResolutionModelEstimator));
         _host.CheckNonEmpty(outputColumnName, nameof(outputColumnName));
@@ -27,7 +42,11 @@ public sealed class ApplySuperResolutionModelEstimator : IEstimator<SuperResolut
         inference?.Validate(nameof(inference));
         var options = NetworkFactory.ResolveOptions(architecture, preset, networkOptions);
         SrNetwork? network = null;
-        if (architecture != SrArchitecture.Bicubic)
+        if (defaultWeights)
+        {
+            network = SrDefaultModel.CreateNetwork(scale);
+        }
+        else if (architecture != SrArchitecture.Bicubic)
         {
             if (string.IsNullOrWhiteSpace(weightsPath))
                 throw new ArgumentException(
@@ -48,6 +67,9 @@ public sealed class ApplySuperResolutionModelEstimator : IEstimator<SuperResolut
         var upscaler = new SrUpscaler(architecture, scale, channels, network, torchDevice, inference);
         _transformer = new SuperResolutionTransformer(env, outputColumnName, inputColumnName, upscaler, options, device, trainingSummary: null);
     }
+
+    /// <summary>The transformer (for code that has no data view to fit on).</summary>
+    internal SuperResolutionTransformer Transformer => _transformer;
 
     /// <summary>Returns the transformer after checking that the input column is an image column; nothing is trained.</summary>
     public SuperResolutionTransformer Fit(IDataView input)

@@ -32,8 +32,19 @@ internal static class PyTorchWeights
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
             throw new FileNotFoundException($"PyTorch weights file not found: {path}", path);
+        using var stream = File.OpenRead(path);
+        return Load(module, stream, path, skipMismatched);
+    }
 
-        Dictionary<string, Tensor> loaded = ReadStateDict(path);
+    /// <summary>
+    /// <see cref="Load(torch.nn.Module, string, bool)"/> from a seekable stream (an embedded resource);
+    /// <paramref name="path"/> names it in messages.
+    /// </summary>
+    public static IReadOnlyList<string> Load(torch.nn.Module module, Stream stream, string path, bool skipMismatched)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(stream);
+        Dictionary<string, Tensor> loaded = ReadStateDict(stream, path);
         try
         {
             var target = module.state_dict();
@@ -118,9 +129,8 @@ internal static class PyTorchWeights
     private const long MaxSafetensorsHeaderBytes = 100_000_000;
 
     /// <summary>Reads a torch.save zip or safetensors state_dict into key -> tensor, with clear errors for anything else.</summary>
-    private static Dictionary<string, Tensor> ReadStateDict(string path)
+    private static Dictionary<string, Tensor> ReadStateDict(Stream stream, string path)
     {
-        using var stream = File.OpenRead(path);
         Span<byte> start = stackalloc byte[9];
         int read = stream.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
         bool zip = read >= 4 && start[0] == 0x50 && start[1] == 0x4B && start[2] == 0x03 && start[3] == 0x04;

@@ -78,7 +78,8 @@ public sealed class UpscaleCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "upscale", "{in}" }, "Give either --model model.zip or --arch A")]
+    [InlineData(new[] { "upscale", "{in}", "--model", "{in}", "--arch", "Bicubic", "--scale", "2" }, "Give either --model model.zip or --arch A [--weights file], not both")]
+    [InlineData(new[] { "upscale", "{in}", "--scale", "5" }, "No default weights for --scale 5")]
     [InlineData(new[] { "upscale", "{in}", "--model", "{dir}/missing.zip" }, "Model file not found")]
     [InlineData(new[] { "upscale", "{in}", "--arch", "Fsrcnn", "--scale", "2" }, "Fsrcnn needs --weights")]
     [InlineData(new[] { "upscale", "{in}", "--arch", "Bicubic" }, "--arch needs --scale")]
