@@ -257,39 +257,43 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
     }
 
     /// <summary>Reports training through an ML.NET channel and progress channel; cancellation through the host.</summary>
+    /// <summary>
+    /// Passes the trainer's reports on: log lines to the ML.NET channel, the figures to ML.NET's progress channel
+    /// (step and epoch; loss, validation PSNR, patches/s, seconds left) and to <see cref="SuperResolutionOptions.ProgressCallback"/>.
+    /// </summary>
     private sealed class ChannelMonitor : ITrainingMonitor
     {
         private readonly IHost _host;
         private readonly IChannel _channel;
-        private int _step;
-        private int _totalSteps;
-        private int _epoch;
-        private double _loss = double.NaN;
-        private double _psnr = double.NaN;
         private readonly Action<SrTrainingProgress>? _callback;
         private readonly int _epochs;
         private readonly int _batchSize;
+        private readonly CancellationToken _cancellation;
         private readonly System.Diagnostics.Stopwatch _clock = new();
         private int _firstStep = -1;
+        private SrTrainingProgress _last;
 
-        public ChannelMonitor(IHost host, IChannel channel, IProgressChannel progress, Action<SrTrainingProgress>? callback, int epochs, int batchSize, CancellationToken cancellation)
+        public ChannelMonitor(IHost host, IChannel channel, IProgressChannel progress, Action<SrTrainingProgress>? callback, int epochs, int batchSize,
+            CancellationToken cancellation)
         {
-            _cancellation = cancellation;
             _host = host;
             _channel = channel;
             _callback = callback;
             _epochs = epochs;
             _batchSize = batchSize;
-            progress.SetHeader(new ProgressHeader(new[] { "Loss", "PSNR" }, new[] { "step", "epoch" }), entry =>
+            _cancellation = cancellation;
+            _last = new SrTrainingProgress(0, epochs, 0, 0, double.NaN, double.NaN, 0, TimeSpan.Zero);
+            progress.SetHeader(new ProgressHeader(new[] { "Loss", "PSNR", "patches/s", "seconds left" }, new[] { "step", "epoch" }), entry =>
             {
-                entry.SetProgress(0, _step, _totalSteps);
-                entry.SetProgress(1, _epoch);
-                entry.SetMetric(0, _loss);
-                entry.SetMetric(1, _psnr);
+                var last = _last;
+                entry.SetProgress(0, last.Step, last.TotalSteps);
+                entry.SetProgress(1, last.Epoch, last.Epochs);
+                entry.SetMetric(0, last.Loss);
+                entry.SetMetric(1, last.ValidationPsnr);
+                entry.SetMetric(2, last.PatchesPerSecond);
+                entry.SetMetric(3, last.Remaining.TotalSeconds);
             });
         }
-
-        private readonly CancellationToken _cancellation;
 
         public void CheckAlive()
         {
@@ -303,12 +307,6 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
 
         public void Progress(int epoch, int step, int totalSteps, double loss)
         {
-            _epoch = epoch;
-            _step = step;
-            _totalSteps = totalSteps;
-            _loss = loss;
-            if (_callback is null)
-                return;
             if (_firstStep < 0)
             {
                 _firstStep = step - 1;
@@ -318,9 +316,10 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             int done = step - _firstStep;
             double seconds = Math.Max(_clock.Elapsed.TotalSeconds, 1e-9);
             var remaining = TimeSpan.FromSeconds(seconds / done * Math.Max(0, totalSteps - step));
-            _callback(new SrTrainingProgress(epoch, _epochs, step, totalSteps, loss, _psnr, _batchSize * done / seconds, remaining));
+            _last = new SrTrainingProgress(epoch, _epochs, step, totalSteps, loss, _last.ValidationPsnr, _batchSize * done / seconds, remaining);
+            _callback?.Invoke(_last);
         }
 
-        public void Validated(int epoch, double psnr) => _psnr = psnr;
+        public void Validated(int epoch, double psnr) => _last = _last with { ValidationPsnr = psnr };
     }
 }
