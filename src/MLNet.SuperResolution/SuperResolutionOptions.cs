@@ -203,6 +203,60 @@ public sealed class SuperResolutionOptions
     /// </summary>
     public TimeSpan? MaxTrainingTime { get; set; }
 
+    // ---- SRGAN: adversarial training and the perceptual loss (SrResNet only) ----
+
+    /// <summary>
+    /// SRGAN (Ledig et al., CVPR 2017): trains the <see cref="SrArchitecture.SrResNet"/> generator against SRGAN's
+    /// discriminator, adding this weight x the adversarial loss (binary cross-entropy of the discriminator's verdict on
+    /// the output against "real") to the generator's content loss; the discriminator is trained in alternation with its
+    /// own Adam on real HR patches against the generator's output. The paper's weight is 1e-3, starting from an
+    /// SRResNet trained with the pixel loss (<see cref="InitialWeightsPath"/>). The discriminator sees the HR training
+    /// patches, so the HR patch (<see cref="PatchSize"/> rounded down to a multiple of <see cref="Scale"/>) must be a
+    /// multiple of 16 (the paper's 96); it is not saved with the model (the fitted model is the generator) but is in
+    /// checkpoints. SrResNet only; null (default) = no adversarial training.
+    /// </summary>
+    public double? AdversarialLossWeight { get; set; }
+
+    /// <summary>
+    /// With <see cref="AdversarialLossWeight"/>: the discriminator's Adam learning rate, which follows the same
+    /// schedule (and warm-up) as <see cref="LearningRate"/>, scaled. Null (default) = <see cref="LearningRate"/> (the
+    /// paper uses 1e-4 for both).
+    /// </summary>
+    public double? DiscriminatorLearningRate { get; set; }
+
+    /// <summary>
+    /// With <see cref="AdversarialLossWeight"/>: the discriminator's first convolution's channels; its eight
+    /// convolutions have width x 1, 1, 2, 2, 4, 4, 8, 8 channels and its dense layer 16 x width. Default 64, the paper's
+    /// (26,000,705 parameters for 96-pixel RGB patches); small values make small discriminators for quick experiments.
+    /// </summary>
+    public int DiscriminatorWidth { get; set; } = 64;
+
+    /// <summary>
+    /// The weight of the pixel loss (<see cref="Loss"/>) in SrResNet's content loss, for combining it with
+    /// <see cref="PerceptualLossWeight"/>: 0 leaves the perceptual loss alone (the paper's SRGAN-VGG54), 1 (default)
+    /// is the plain pixel loss. Other architectures keep 1.
+    /// </summary>
+    public double PixelLossWeight { get; set; } = 1;
+
+    /// <summary>
+    /// Adds this weight x the VGG54 perceptual loss to SrResNet's content loss: the mean squared difference between
+    /// VGG19 feature maps (after <c>relu5_4</c>, as SRGAN's VGG54; RGB inputs normalised as torchvision's VGG expects)
+    /// of the output and of the ground truth. Needs <see cref="Vgg19WeightsPath"/>: no VGG weights ship with the library
+    /// and nothing is downloaded. Needs <see cref="SrChannels.Rgb"/> and HR patches of at least 16 pixels. The paper
+    /// scales the feature maps by 1/12.75 (a weight of about 0.006 on this mean) for Caffe's VGG on 0-255 inputs; with
+    /// torchvision's weights the magnitudes differ, so check the logged terms. Null (default) = off. SrResNet only.
+    /// </summary>
+    public double? PerceptualLossWeight { get; set; }
+
+    /// <summary>
+    /// The VGG19 weights for <see cref="PerceptualLossWeight"/>, supplied by you: torchvision's
+    /// <c>vgg19().state_dict()</c> saved by a current PyTorch (<c>torch.save(torchvision.models.vgg19(weights='IMAGENET1K_V1').state_dict(), 'vgg19.pth')</c>;
+    /// the legacy-format file torchvision downloads must be re-saved so) or as safetensors. The keys
+    /// <c>features.{0,2,5,...,34}.weight</c> and <c>.bias</c> of the 16 convolutions are used; <c>classifier.*</c> is
+    /// ignored; vgg16 and vgg19_bn files are refused. Null (default) = none.
+    /// </summary>
+    public string? Vgg19WeightsPath { get; set; }
+
     /// <summary>Test hook: a step at which to poison one gradient with NaN (checks the non-finite guard).</summary>
     internal int? InjectNonFiniteGradientAtStep { get; set; }
 

@@ -7,10 +7,11 @@ using static TorchSharp.torch;
 namespace MLNet.SuperResolution.Training;
 
 /// <summary>
-/// The training loop: random aligned LR/HR patches with flips and 90-degree rotations, Adam, L1/L2/Charbonnier loss,
-/// a learning-rate schedule with optional warm-up, optional gradient clipping and weight averaging, a fixed number of
-/// epochs, resumable checkpoints. Steps whose loss or gradients are not finite are skipped and counted. No ML.NET
-/// types here.
+/// The training loop: random aligned LR/HR patches with flips and 90-degree rotations, Adam, L1/L2/Charbonnier loss
+/// (optionally weighted and joined by the VGG54 perceptual loss), a learning-rate schedule with optional warm-up,
+/// optional gradient clipping and weight averaging, a fixed number of epochs, resumable checkpoints, and optionally
+/// SRGAN's adversarial training against a discriminator with its own Adam. Steps whose losses or gradients are not
+/// finite are skipped and counted. No ML.NET types here.
 /// </summary>
 internal static class SrTrainer
 {
@@ -23,13 +24,13 @@ internal static class SrTrainer
             throw new InvalidOperationException("No training images: the training data has no rows.");
 
         int scale = settings.Scale;
-        int lowPatch = Math.Max(1, settings.PatchSize / scale);
-        int smallest = data.Min(p => (int)Math.Min(p.LowRes.shape[1], p.LowRes.shape[2]));
-        if (smallest < lowPatch)
-        {
-            monitor.Info($"Patch size reduced from {lowPatch * scale} to {smallest * scale} HR pixels: the smallest training image is {smallest} LR pixels across.");
-            lowPatch = smallest;
-        }
+        int lowPatch = LowResPatchSize(data, settings.PatchSize, scale);
+        if (lowPatch < Math.Max(1, settings.PatchSize / scale))
+            monitor.Info($"Patch size reduced from {settings.PatchSize / scale * scale} to {lowPatch * scale} HR pixels: the smallest training image is {lowPatch} LR pixels across.");
+        if (settings.Adversarial is { } gan && gan.Discriminator.PatchSize != lowPatch * scale)
+            throw new InvalidOperationException(
+                $"The SRGAN discriminator was built for {gan.Discriminator.PatchSize}-pixel patches but the training patches are {lowPatch * scale} HR pixels; " +
+                "build it for the patch size that SrTrainer.LowResPatchSize gives.");
 
         int stepsPerEpoch = Math.Max(1, (int)Math.Ceiling(data.Count * (double)settings.PatchesPerImage / settings.BatchSize));
         int totalSteps = stepsPerEpoch * settings.Epochs;
@@ -38,24 +39,27 @@ internal static class SrTrainer
         network.to(settings.Device).train();
         var parameters = network.parameters().Where(p => p.requires_grad).ToArray();
         using var optimizer = optim.Adam(parameters, settings.LearningRate, settings.AdamBeta1, settings.AdamBeta2);
+        using var discriminator = settings.Adversarial is { } adversarial ? new DiscriminatorTraining(adversarial, settings) : null;
+        settings.Perceptual?.Loss.To(settings.Device);
         using var average = settings.EmaDecay is { } decay ? new WeightAverage(network, decay) : null;
         using var state = new TrainingState();
         string? checkpoint = settings.CheckpointDirectory is { } directory ? Path.Combine(directory, CheckpointFileName) : null;
         if (checkpoint is not null && File.Exists(checkpoint))
         {
-            TrainingCheckpoint.Load(checkpoint, network, optimizer, average, state);
+            TrainingCheckpoint.Load(checkpoint, network, optimizer, average, state, discriminator?.Module, discriminator?.Optimizer);
             monitor.Info($"Resumed from {checkpoint} at step {state.Step} (epoch {state.EpochLosses.Count} done).");
         }
 
         monitor.Info($"Training {network.GetType().Name} x{scale}: {data.Count} images, {settings.Epochs} epochs x {stepsPerEpoch} steps, " +
-                     $"batch {settings.BatchSize}, HR patch {lowPatch * scale}, {settings.Loss} loss, lr {settings.LearningRate} ({settings.Schedule}), device {settings.Device}.");
+                     $"batch {settings.BatchSize}, HR patch {lowPatch * scale}, {DescribeLoss(settings)}, lr {settings.LearningRate} ({settings.Schedule}), device {settings.Device}.");
 
         var clock = Stopwatch.StartNew();
         int firstStep = state.Step;
         double earlierSeconds = state.Seconds;
         double runningLoss = 0;
         int runningCount = 0;
-        var criterion = Criterion(settings.Loss);
+        var runningGan = new AdversarialLosses();
+        var criterion = ContentCriterion(settings);
         if (settings.EarlyStoppingPatience is { } patience && state.ValidationsSinceBest >= patience)
             state.StopReason = SrStopReason.EarlyStopping; // a resumed run that had already stopped early
         while (state.StopReason == SrStopReason.Completed && state.Step < totalSteps)
@@ -63,10 +67,18 @@ internal static class SrTrainer
             monitor.CheckAlive();
             int step = ++state.Step;
             int epoch = (step - 1) / stepsPerEpoch + 1;
-            if (!TrainStep(network, parameters, optimizer, criterion, data, settings, lowPatch, step, schedule.At(step - 1), out double lossValue))
+            double learningRate = schedule.At(step - 1);
+            AdversarialLosses ganLosses = default;
+            bool applied = discriminator is null
+                ? TrainStep(network, parameters, optimizer, criterion, data, settings, lowPatch, step, learningRate, out double lossValue)
+                : AdversarialStep(network, parameters, optimizer, criterion, discriminator, data, settings, lowPatch, step, learningRate, out lossValue, out ganLosses);
+            if (!applied)
             {
                 state.Skipped++;
-                monitor.Warning($"Step {step}: non-finite loss or gradient (loss {lossValue}); step skipped, weights unchanged ({state.Skipped} skipped so far).");
+                monitor.Warning(discriminator is null
+                    ? $"Step {step}: non-finite loss or gradient (loss {lossValue}); step skipped, weights unchanged ({state.Skipped} skipped so far)."
+                    : $"Step {step}: non-finite loss or gradient (generator loss {lossValue}, discriminator loss {ganLosses.Discriminator}); step skipped, " +
+                      $"neither the generator nor the discriminator changed ({state.Skipped} skipped so far).");
             }
             else
             {
@@ -74,6 +86,7 @@ internal static class SrTrainer
                 state.EpochSum += lossValue;
                 state.EpochFinite++;
                 runningLoss += lossValue;
+                runningGan = runningGan.Add(ganLosses);
                 runningCount++;
                 monitor.Progress(epoch, step, totalSteps, lossValue);
                 if (settings.LogEveryNSteps > 0 && (step % settings.LogEveryNSteps == 0 || step == totalSteps))
@@ -81,9 +94,11 @@ internal static class SrTrainer
                     var elapsed = clock.Elapsed;
                     int done = step - firstStep;
                     var eta = TimeSpan.FromSeconds(elapsed.TotalSeconds / done * (totalSteps - step));
-                    monitor.Info($"Epoch {epoch}/{settings.Epochs} step {step}/{totalSteps}: Loss: {runningLoss / runningCount:F5} " +
+                    string ganText = discriminator is null ? string.Empty : " " + runningGan.Describe(runningCount, discriminator.Weight);
+                    monitor.Info($"Epoch {epoch}/{settings.Epochs} step {step}/{totalSteps}: Loss: {runningLoss / runningCount:F5}{ganText} " +
                                  $"({settings.BatchSize * done / elapsed.TotalSeconds:F1} patches/s, ETA {(int)eta.TotalHours}:{eta:mm\\:ss})");
                     runningLoss = 0;
+                    runningGan = default;
                     runningCount = 0;
                 }
             }
@@ -110,7 +125,7 @@ internal static class SrTrainer
             if (checkpoint is not null && (last || (epochEnd && epoch % settings.CheckpointEveryNEpochs == 0)))
             {
                 state.Seconds = earlierSeconds + clock.Elapsed.TotalSeconds;
-                TrainingCheckpoint.Save(checkpoint, network, optimizer, average, state);
+                TrainingCheckpoint.Save(checkpoint, network, optimizer, average, state, discriminator?.Module, discriminator?.Optimizer);
                 monitor.Info($"Checkpoint written at step {step} (epoch {epoch}): {checkpoint}.");
             }
         }
@@ -215,6 +230,115 @@ internal static class SrTrainer
     }
 
     /// <summary>
+    /// One SRGAN step, in the order of BasicSR's SRGANModel: the generator's gradient of content + weight x adversarial
+    /// loss against the discriminator as it is (its weights frozen), then the discriminator's gradient of BCE on the real
+    /// HR patches (label 1) plus BCE on this step's generator output, detached (label 0). Both gradients are computed
+    /// before either network changes, so a non-finite loss or gradient in either skips the whole step (false, neither
+    /// changed; batch-normalisation running statistics still saw the batch, as in any skipped step). Clipping applies to
+    /// each network's gradients separately; the discriminator's learning rate follows the generator's schedule.
+    /// </summary>
+    private static bool AdversarialStep(SrNetwork network, Parameter[] parameters, optim.Optimizer optimizer, Func<Tensor, Tensor, Tensor> criterion,
+        DiscriminatorTraining discriminator, IReadOnlyList<TrainingPair> data, TrainingSettings settings, int lowPatch, int step, double learningRate,
+        out double lossValue, out AdversarialLosses losses)
+    {
+        using var scope = NewDisposeScope();
+        var (lowRes, highRes) = SampleBatch(data, settings.BatchSize, lowPatch, settings.Scale, StepRandom(settings.Seed, step), settings.Device);
+        optimizer.zero_grad();
+        discriminator.Optimizer.zero_grad();
+
+        var output = network.forward(lowRes);
+        var content = criterion(output, highRes);
+        Tensor fakeForGenerator;
+        discriminator.SetRequiresGrad(false);
+        try
+        {
+            fakeForGenerator = discriminator.Module.forward(output);
+        }
+        finally
+        {
+            discriminator.SetRequiresGrad(true);
+        }
+
+        var adversarial = BinaryCrossEntropy(fakeForGenerator, real: true);
+        var generatorLoss = content.add(adversarial.mul(discriminator.Weight));
+        generatorLoss.backward();
+
+        var realLogits = discriminator.Module.forward(highRes);
+        var fakeLogits = discriminator.Module.forward(output.detach());
+        var discriminatorLoss = BinaryCrossEntropy(realLogits, real: true).add(BinaryCrossEntropy(fakeLogits, real: false));
+        discriminatorLoss.backward();
+        if (settings.InjectNonFiniteGradientAtStep == step)
+            parameters[0].grad!.fill_(double.NaN);
+        if (settings.InjectNonFiniteDiscriminatorGradientAtStep == step)
+            discriminator.Parameters[0].grad!.fill_(double.NaN);
+
+        lossValue = generatorLoss.item<float>();
+        losses = new AdversarialLosses(content.item<float>(), adversarial.item<float>(), discriminatorLoss.item<float>(),
+            realLogits.detach().sigmoid().mean().item<float>(), fakeLogits.detach().sigmoid().mean().item<float>());
+        if (!double.IsFinite(lossValue) || !double.IsFinite(losses.Discriminator) || !GradientsAreFinite(parameters) || !GradientsAreFinite(discriminator.Parameters))
+        {
+            optimizer.zero_grad();
+            discriminator.Optimizer.zero_grad();
+            return false;
+        }
+
+        if (settings.GradientClipNorm is { } maxNorm)
+        {
+            ClipGradients(parameters, maxNorm);
+            ClipGradients(discriminator.Parameters, maxNorm);
+        }
+
+        SetLearningRate(optimizer, learningRate);
+        SetLearningRate(discriminator.Optimizer, learningRate * discriminator.LearningRateRatio);
+        optimizer.step();
+        discriminator.Optimizer.step();
+        return true;
+    }
+
+    /// <summary>Binary cross-entropy of logits against the label "real" (1) or "generated" (0), averaged over the batch.</summary>
+    private static Tensor BinaryCrossEntropy(Tensor logits, bool real)
+        => nn.functional.binary_cross_entropy_with_logits(logits, real ? ones_like(logits) : zeros_like(logits));
+
+    /// <summary>
+    /// The HR patch side the trainer uses, in LR pixels: <paramref name="patchSize"/> / <paramref name="scale"/>, at
+    /// least 1, reduced to the smallest training image's shorter side when that is smaller.
+    /// </summary>
+    internal static int LowResPatchSize(IReadOnlyList<TrainingPair> data, int patchSize, int scale)
+    {
+        int lowPatch = Math.Max(1, patchSize / scale);
+        int smallest = data.Count == 0 ? lowPatch : data.Min(p => (int)Math.Min(p.LowRes.shape[1], p.LowRes.shape[2]));
+        return Math.Min(lowPatch, smallest);
+    }
+
+    /// <summary>The generator's content loss: <c>PixelLossWeight</c> x the pixel loss, plus the weighted perceptual loss when there is one.</summary>
+    internal static Func<Tensor, Tensor, Tensor> ContentCriterion(TrainingSettings settings)
+    {
+        var pixel = Criterion(settings.Loss);
+        double pixelWeight = settings.PixelLossWeight;
+        if (settings.Perceptual is not { } perceptual)
+            return pixelWeight == 1 ? pixel : (output, target) => pixel(output, target).mul(pixelWeight);
+        return (output, target) =>
+        {
+            var vgg = perceptual.Loss.Loss(output, target).mul(perceptual.Weight);
+            return pixelWeight == 0 ? vgg : pixel(output, target).mul(pixelWeight).add(vgg);
+        };
+    }
+
+    /// <summary>The loss for the start-of-training log line.</summary>
+    private static string DescribeLoss(TrainingSettings settings)
+    {
+        var terms = new List<string>();
+        if (settings.PixelLossWeight > 0)
+            terms.Add(settings.PixelLossWeight == 1 ? $"{settings.Loss}" : $"{settings.PixelLossWeight} x {settings.Loss}");
+        if (settings.Perceptual is { } perceptual)
+            terms.Add($"{perceptual.Weight} x VGG54");
+        if (settings.Adversarial is { } adversarial)
+            terms.Add($"{adversarial.Weight} x adversarial (SRGAN discriminator, width {adversarial.Discriminator.Width}, " +
+                      $"{adversarial.Discriminator.PatchSize}-pixel patches, lr {adversarial.LearningRate})");
+        return string.Join(" + ", terms) + " loss";
+    }
+
+    /// <summary>
     /// The sampling generator of one step, derived from (seed, step) alone so that a resumed run draws the same patches
     /// as an uninterrupted one (SplitMix64 of the pair).
     /// </summary>
@@ -283,5 +407,53 @@ internal static class SrTrainer
         using var scope = NewDisposeScope();
         var norms = parameters.Where(p => p.grad is not null).Select(p => p.grad!.abs().sum()).ToArray();
         return norms.Length == 0 || double.IsFinite(stack(norms).sum().item<float>());
+    }
+
+    /// <summary>The discriminator with its parameters and its own Adam (disposes only the optimiser; the caller owns the module).</summary>
+    private sealed class DiscriminatorTraining : IDisposable
+    {
+        public DiscriminatorTraining(AdversarialSettings settings, TrainingSettings training)
+        {
+            Module = settings.Discriminator;
+            Weight = settings.Weight;
+            LearningRateRatio = settings.LearningRate / training.LearningRate;
+            Module.to(training.Device).train();
+            Parameters = Module.parameters().ToArray();
+            Optimizer = optim.Adam(Parameters, settings.LearningRate, training.AdamBeta1, training.AdamBeta2);
+        }
+
+        public SrganDiscriminator Module { get; }
+
+        public Parameter[] Parameters { get; }
+
+        public Adam Optimizer { get; }
+
+        /// <summary>The adversarial loss weight in the generator's loss.</summary>
+        public double Weight { get; }
+
+        /// <summary>The discriminator's learning rate over the generator's (the schedule scales both).</summary>
+        public double LearningRateRatio { get; }
+
+        /// <summary>Freezes (false) or unfreezes (true) the discriminator's weights.</summary>
+        public void SetRequiresGrad(bool value)
+        {
+            foreach (var parameter in Parameters)
+                parameter.requires_grad = value;
+        }
+
+        public void Dispose() => Optimizer.Dispose();
+    }
+
+    /// <summary>The adversarial terms of one step (or sums of them over logged steps).</summary>
+    private readonly record struct AdversarialLosses(double Content, double Adversarial, double Discriminator, double RealProbability, double FakeProbability)
+    {
+        public AdversarialLosses Add(AdversarialLosses other)
+            => new(Content + other.Content, Adversarial + other.Adversarial, Discriminator + other.Discriminator,
+                RealProbability + other.RealProbability, FakeProbability + other.FakeProbability);
+
+        /// <summary>The means over <paramref name="count"/> steps as the log shows them.</summary>
+        public string Describe(int count, double weight)
+            => $"(G: content {Content / count:F5} + {weight} x adversarial {Adversarial / count:F5}; D: {Discriminator / count:F5}, " +
+               $"D(real) {RealProbability / count:F3}, D(fake) {FakeProbability / count:F3})";
     }
 }

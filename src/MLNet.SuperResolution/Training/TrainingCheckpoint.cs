@@ -7,14 +7,20 @@ namespace MLNet.SuperResolution.Training;
 
 /// <summary>
 /// One file with everything needed to continue a run exactly: weights, Adam's state, the weight average, the best
-/// weights, counters and history (the schedule and the sampler are functions of the step). Written to a temporary
-/// file and renamed, so a crash leaves the previous checkpoint intact.
+/// weights, counters and history (the schedule and the sampler are functions of the step), and in adversarial training
+/// the discriminator's weights (running statistics included) and its Adam's state, in a section after the generator's
+/// (a checkpoint without adversarial training is the same file as before). Written to a temporary file and renamed, so
+/// a crash leaves the previous checkpoint intact.
 /// </summary>
 internal static class TrainingCheckpoint
 {
     private const string Magic = "MLNet.SuperResolution checkpoint 1";
 
-    public static void Save(string path, nn.Module network, TorchSharp.Modules.OptimizerHelper optimizer, WeightAverage? average, TrainingState state)
+    /// <summary>Starts the discriminator's section, after the generator's optimiser state.</summary>
+    private const string DiscriminatorMagic = "SRGAN discriminator";
+
+    public static void Save(string path, nn.Module network, TorchSharp.Modules.OptimizerHelper optimizer, WeightAverage? average, TrainingState state,
+        nn.Module? discriminator = null, TorchSharp.Modules.OptimizerHelper? discriminatorOptimizer = null)
     {
         AtomicFile.Write(path, stream =>
         {
@@ -43,10 +49,19 @@ internal static class TrainingCheckpoint
             WriteTensors(writer, state.BestWeights);
             using (NewDisposeScope())
                 optimizer.save_state_dict(writer);
+            if (discriminator is not null)
+            {
+                writer.Write(DiscriminatorMagic);
+                writer.Write(Fingerprint(discriminator));
+                WriteTensors(writer, discriminator.state_dict().Values.ToArray());
+                using (NewDisposeScope())
+                    discriminatorOptimizer!.save_state_dict(writer);
+            }
         });
     }
 
-    public static void Load(string path, nn.Module network, TorchSharp.Modules.OptimizerHelper optimizer, WeightAverage? average, TrainingState state)
+    public static void Load(string path, nn.Module network, TorchSharp.Modules.OptimizerHelper optimizer, WeightAverage? average, TrainingState state,
+        nn.Module? discriminator = null, TorchSharp.Modules.OptimizerHelper? discriminatorOptimizer = null)
     {
         using var stream = File.OpenRead(path);
         using var reader = new BinaryReader(stream, Encoding.UTF8);
@@ -82,6 +97,25 @@ internal static class TrainingCheckpoint
         Dispose(averaged);
         state.BestWeights = ReadTensors(reader);
         optimizer.load_state_dict(reader);
+
+        bool hasDiscriminator = stream.Position < stream.Length;
+        if (hasDiscriminator != (discriminator is not null))
+            throw new InvalidOperationException(
+                $"The checkpoint '{path}' was written {(hasDiscriminator ? "with" : "without")} adversarial training (AdversarialLossWeight " +
+                $"{(hasDiscriminator ? "set" : "null")}); resume with the same setting, or use an empty CheckpointDirectory.");
+        if (discriminator is null)
+            return;
+        if (reader.ReadString() != DiscriminatorMagic)
+            throw new InvalidDataException($"The checkpoint '{path}' is damaged after the generator's state; delete it or choose another CheckpointDirectory.");
+        string discriminatorFingerprint = reader.ReadString();
+        if (discriminatorFingerprint != Fingerprint(discriminator))
+            throw new InvalidOperationException(
+                $"The checkpoint '{path}' holds a discriminator of other layers or shapes than this run's (DiscriminatorWidth, PatchSize or Channels " +
+                "differ); resume with the options it was trained with, or use an empty CheckpointDirectory.");
+        var discriminatorWeights = ReadTensors(reader) ?? throw new InvalidDataException($"The checkpoint '{path}' has no discriminator weights.");
+        WeightAverage.Restore(discriminator, discriminatorWeights);
+        Dispose(discriminatorWeights);
+        discriminatorOptimizer!.load_state_dict(reader);
     }
 
     /// <summary>The network type and every state_dict entry's name and shape.</summary>

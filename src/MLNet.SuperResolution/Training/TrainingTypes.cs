@@ -62,7 +62,31 @@ internal sealed record TrainingSettings(
     public bool KeepBestWeights { get; init; }
 
     public int? EarlyStoppingPatience { get; init; }
+
+    /// <summary>Weight of the pixel loss (<see cref="Loss"/>) in the generator's loss; 0 leaves only the perceptual loss.</summary>
+    public double PixelLossWeight { get; init; } = 1;
+
+    /// <summary>The VGG54 perceptual loss and its weight (owned by the caller); null = none.</summary>
+    public PerceptualLossSettings? Perceptual { get; init; }
+
+    /// <summary>SRGAN adversarial training (the discriminator is owned by the caller); null = none.</summary>
+    public AdversarialSettings? Adversarial { get; init; }
+
+    /// <summary>Test hook: a step at which to poison one discriminator gradient with NaN (adversarial training).</summary>
+    public int? InjectNonFiniteDiscriminatorGradientAtStep { get; init; }
 }
+
+/// <summary>The perceptual content loss: <paramref name="Weight"/> x <see cref="PerceptualLoss.Loss"/>.</summary>
+internal sealed record PerceptualLossSettings(PerceptualLoss Loss, double Weight);
+
+/// <summary>
+/// SRGAN adversarial training: the generator's loss adds <paramref name="Weight"/> x BCE(D(G(LR)), real), and the
+/// discriminator is trained with its own Adam at <paramref name="LearningRate"/> (scaled by the generator's schedule).
+/// </summary>
+/// <param name="Discriminator">Its patch size must be the training HR patch size.</param>
+/// <param name="Weight">The adversarial loss weight (SRGAN: 1e-3).</param>
+/// <param name="LearningRate">The discriminator's base learning rate.</param>
+internal sealed record AdversarialSettings(SrganDiscriminator Discriminator, double Weight, double LearningRate);
 
 /// <summary>Where the trainer reports; the ML.NET side implements it with a channel and the host's cancellation.</summary>
 internal interface ITrainingMonitor

@@ -64,6 +64,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             throw new ArgumentNullException(nameof(SuperResolutionOptions.Inference), "Inference must not be null; use new SrInferenceOptions() for the defaults.");
         o.Inference.Validate(nameof(SuperResolutionOptions.Inference));
         ValidateOptimisation(o);
+        ValidateAdversarial(o);
 
         static void CheckName(string name, string option)
         {
@@ -125,6 +126,91 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         }
     }
 
+    /// <summary>
+    /// The SRGAN options: adversarial training and the perceptual loss train SrResNet only (the discriminator and the
+    /// VGG54 loss are SRGAN's, for its generator; LapSRN, DRCN and DRN have multi-output losses of their own).
+    /// </summary>
+    private static void ValidateAdversarial(SuperResolutionOptions o)
+    {
+        (string Name, bool Set)[] srganOptions =
+        [
+            (nameof(o.AdversarialLossWeight), o.AdversarialLossWeight is not null),
+            (nameof(o.DiscriminatorLearningRate), o.DiscriminatorLearningRate is not null),
+            (nameof(o.DiscriminatorWidth), o.DiscriminatorWidth != SrganDiscriminator.PaperWidth),
+            (nameof(o.PixelLossWeight), o.PixelLossWeight != 1),
+            (nameof(o.PerceptualLossWeight), o.PerceptualLossWeight is not null),
+            (nameof(o.Vgg19WeightsPath), o.Vgg19WeightsPath is not null),
+        ];
+        if (o.Architecture != SrArchitecture.SrResNet && srganOptions.FirstOrDefault(option => option.Set).Name is { } name)
+            throw new ArgumentException(
+                $"{name} is an SRGAN option: adversarial training and the perceptual loss train SrResNet (SRGAN's generator) only, and Architecture " +
+                $"is {o.Architecture}. Set Architecture = SrArchitecture.SrResNet, or leave {name} at its default.", name);
+
+        int highResPatch = o.PatchSize / o.Scale * o.Scale;
+        if (o.AdversarialLossWeight is { } weight)
+        {
+            if (!(weight > 0) || !double.IsFinite(weight))
+                throw new ArgumentOutOfRangeException(nameof(o.AdversarialLossWeight), weight,
+                    "AdversarialLossWeight must be a positive number (the SRGAN paper's is 1e-3), or null for no adversarial training.");
+            if (highResPatch % 16 != 0)
+                throw new ArgumentOutOfRangeException(nameof(o.PatchSize), o.PatchSize,
+                    $"With AdversarialLossWeight the HR training patch (PatchSize {o.PatchSize} rounded down to a multiple of Scale {o.Scale}: {highResPatch}) " +
+                    $"must be a multiple of 16, as the SRGAN discriminator halves it four times before its dense layer: use e.g. 96 (the paper's) " +
+                    $"or {Math.Max(1, highResPatch / (16 * o.Scale)) * 16 * o.Scale}.");
+            if (o.BatchSize < 2)
+                throw new ArgumentOutOfRangeException(nameof(o.BatchSize), o.BatchSize,
+                    "With AdversarialLossWeight, BatchSize must be at least 2: the discriminator's batch normalisation needs more than one patch per batch.");
+        }
+        else
+        {
+            if (o.DiscriminatorLearningRate is not null)
+                throw new ArgumentException("DiscriminatorLearningRate is used only in adversarial training: set AdversarialLossWeight (e.g. 1e-3) too, or leave it null.",
+                    nameof(o.DiscriminatorLearningRate));
+            if (o.DiscriminatorWidth != SrganDiscriminator.PaperWidth)
+                throw new ArgumentException("DiscriminatorWidth is used only in adversarial training: set AdversarialLossWeight (e.g. 1e-3) too, or leave it at 64.",
+                    nameof(o.DiscriminatorWidth));
+        }
+
+        if (o.DiscriminatorLearningRate is { } rate && !(rate > 0 && double.IsFinite(rate)))
+            throw new ArgumentOutOfRangeException(nameof(o.DiscriminatorLearningRate), rate,
+                "DiscriminatorLearningRate must be a positive number, or null for the generator's LearningRate.");
+        if (o.DiscriminatorWidth < 1)
+            throw new ArgumentOutOfRangeException(nameof(o.DiscriminatorWidth), o.DiscriminatorWidth,
+                "DiscriminatorWidth, the discriminator's first convolution's channels, must be positive (the paper's is 64).");
+        if (!(o.PixelLossWeight >= 0) || !double.IsFinite(o.PixelLossWeight))
+            throw new ArgumentOutOfRangeException(nameof(o.PixelLossWeight), o.PixelLossWeight,
+                "PixelLossWeight must be 0 (perceptual loss alone) or a positive number (default 1).");
+
+        if (o.PerceptualLossWeight is { } perceptual)
+        {
+            if (!(perceptual > 0) || !double.IsFinite(perceptual))
+                throw new ArgumentOutOfRangeException(nameof(o.PerceptualLossWeight), perceptual,
+                    "PerceptualLossWeight must be a positive number, or null for no perceptual loss.");
+            if (o.Vgg19WeightsPath is null)
+                throw new ArgumentException(
+                    "PerceptualLossWeight needs VGG19 weights, which the library neither ships nor downloads: set Vgg19WeightsPath to torchvision's vgg19 " +
+                    "state_dict (in Python: torch.save(torchvision.models.vgg19(weights='IMAGENET1K_V1').state_dict(), 'vgg19.pth')), or leave " +
+                    "PerceptualLossWeight null to train with the pixel loss alone.", nameof(o.Vgg19WeightsPath));
+            if (o.Channels != SrChannels.Rgb)
+                throw new ArgumentException("The perceptual loss compares VGG19 features of RGB images: set Channels = SrChannels.Rgb.", nameof(o.Channels));
+            if (highResPatch < 16)
+                throw new ArgumentOutOfRangeException(nameof(o.PatchSize), o.PatchSize,
+                    "The perceptual loss needs HR patches of at least 16 pixels (VGG19 pools four times before relu5_4).");
+        }
+        else
+        {
+            if (o.Vgg19WeightsPath is not null)
+                throw new ArgumentException("Vgg19WeightsPath is used only by the perceptual loss: set PerceptualLossWeight too, or leave Vgg19WeightsPath null.",
+                    nameof(o.Vgg19WeightsPath));
+            if (o.PixelLossWeight == 0)
+                throw new ArgumentOutOfRangeException(nameof(o.PixelLossWeight), o.PixelLossWeight,
+                    "PixelLossWeight 0 leaves the generator without a content loss: set PerceptualLossWeight (with Vgg19WeightsPath) or a positive PixelLossWeight.");
+        }
+
+        if (o.Vgg19WeightsPath is { } path && !File.Exists(path))
+            throw new FileNotFoundException($"Vgg19WeightsPath '{path}' does not exist. The perceptual loss needs VGG19 weights that you supply; nothing is downloaded.", path);
+    }
+
     /// <summary>Trains the network on the rows of <paramref name="input"/>.</summary>
     public SuperResolutionTransformer Fit(IDataView input)
     {
@@ -147,16 +233,31 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             channel.Info($"Read {validation.Count} validation image pairs.");
         }
 
+        SrganDiscriminator? discriminator = null;
+        PerceptualLoss? perceptual = null;
         try
         {
             int channels = _options.Channels == SrChannels.Y ? 1 : 3;
             var networkOptions = NetworkFactory.ResolveOptions(_options.Architecture, _options.Preset, _options.NetworkOptions);
+            int highResPatch = SrTrainer.LowResPatchSize(data, _options.PatchSize, _options.Scale) * _options.Scale;
+            if (_options.AdversarialLossWeight is not null && highResPatch % 16 != 0)
+                throw new InvalidOperationException(
+                    $"The smallest training image reduces the HR patch to {highResPatch} pixels, and the SRGAN discriminator needs a multiple of 16: " +
+                    $"set PatchSize to a multiple of 16 and of the scale no larger than {highResPatch}, or train on larger images.");
             SrNetwork network;
             lock (TorchSeedLock)
             {
                 torch.random.manual_seed(seed);
                 network = NetworkFactory.Create(_options.Architecture, _options.Scale, channels, networkOptions);
+                if (_options.AdversarialLossWeight is not null)
+                    discriminator = new SrganDiscriminator(channels, highResPatch, _options.DiscriminatorWidth);
+                if (_options.Vgg19WeightsPath is { } vggPath)
+                    perceptual = PerceptualLoss.Load(vggPath); // builds layers (the global generator) before copying the file's weights
             }
+
+            if (perceptual is not null)
+                channel.Info($"Perceptual loss: VGG19 features through relu5_4 from {_options.Vgg19WeightsPath} " +
+                             $"(convolution widths {string.Join(", ", perceptual.Network.Widths.Distinct())}).");
 
             if (_options.InitialWeightsPath is { } weights)
             {
@@ -186,6 +287,11 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
                 ValidationEveryNEpochs = _options.ValidationEveryNEpochs,
                 KeepBestWeights = _options.KeepBestWeights,
                 EarlyStoppingPatience = _options.EarlyStoppingPatience,
+                PixelLossWeight = _options.PixelLossWeight,
+                Perceptual = perceptual is null ? null : new PerceptualLossSettings(perceptual, _options.PerceptualLossWeight!.Value),
+                Adversarial = discriminator is null
+                    ? null
+                    : new AdversarialSettings(discriminator, _options.AdversarialLossWeight!.Value, _options.DiscriminatorLearningRate ?? _options.LearningRate),
             };
             var monitor = new ChannelMonitor(_host, channel, progress, _options.ProgressCallback, _options.Epochs, _options.BatchSize, _options.CancellationToken);
             var summary = SrTrainer.Train(network, data, settings, monitor);
@@ -194,6 +300,8 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         }
         finally
         {
+            discriminator?.Dispose();
+            perceptual?.Dispose();
             foreach (var pair in data)
                 pair.Dispose();
         }

@@ -128,6 +128,16 @@ internal static class PyTorchWeights
     /// <summary>Largest safetensors JSON header accepted (the format's own limit is 100 MB).</summary>
     private const long MaxSafetensorsHeaderBytes = 100_000_000;
 
+    /// <summary>
+    /// Reads a torch.save zip or safetensors state_dict file into key -> tensor (CPU; the caller disposes them), with
+    /// clear errors for anything else. For loss networks whose layers are built from the file (the perceptual loss's VGG19).
+    /// </summary>
+    internal static Dictionary<string, Tensor> ReadStateDict(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return ReadStateDict(stream, path);
+    }
+
     /// <summary>Reads a torch.save zip or safetensors state_dict into key -> tensor, with clear errors for anything else.</summary>
     private static Dictionary<string, Tensor> ReadStateDict(Stream stream, string path)
     {

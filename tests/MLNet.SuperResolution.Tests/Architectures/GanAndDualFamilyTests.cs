@@ -210,4 +210,20 @@ public class GanAndDualFamilyTests(ITestOutputHelper output)
         using var _ = no_grad();
         Assert.Equal(new long[] { 3 }, small.forward(rand(3, 1, 32, 32)).shape);
     }
+
+    // Width 16 (the tests' adversarial discriminator), 16x16 RGB patches: convolutions 3*16*9 + 16*16*16 + 16*32*9
+    //   + 32*32*16 + 32*64*9 + 64*64*16 + 64*128*9 + 128*128*16 = 445,360; BN 2 * (16 + 32 + 32 + 64 + 64 + 128 + 128)
+    //   = 928; fc1 128*1*1*256 + 256 = 33,024; fc2 256 + 1 = 257: 479,569.
+    [Fact]
+    public void SrganDiscriminator_Width_ScalesEveryLayer_KeysStay()
+    {
+        random.manual_seed(6);
+        using var paper = new SrganDiscriminator();
+        using var small = new SrganDiscriminator(channels: 3, patchSize: 16, width: 16);
+        Assert.Equal(64, paper.Width);
+        Assert.Equal(479_569L, small.parameters().Sum(p => p.numel()));
+        Assert.Equal(paper.state_dict().Keys, small.state_dict().Keys);
+        Assert.Equal(new long[] { 256, 128 }, small.state_dict()["fc1.weight"].shape);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SrganDiscriminator(width: 0));
+    }
 }
