@@ -144,6 +144,32 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Also write the weights as a PyTorch state_dict (.safetensors or .pth).")]
         public string? ExportWeights { get; init; }
 
+        [CommandOption("--adversarial-weight <W>")]
+        [Description("SRGAN training (SrResNet only): weight of the adversarial loss, e.g. 0.001 (the paper's).")]
+        public double? AdversarialWeight { get; init; }
+
+        [CommandOption("--discriminator-lr <RATE>")]
+        [Description("SRGAN: the discriminator's learning rate (default: --lr).")]
+        public double? DiscriminatorLearningRate { get; init; }
+
+        [CommandOption("--discriminator-width <N>")]
+        [Description("SRGAN: the discriminator's first-layer features.")]
+        [DefaultValue(64)]
+        public int DiscriminatorWidth { get; init; } = 64;
+
+        [CommandOption("--pixel-weight <W>")]
+        [Description("Weight of the pixel loss (--loss) in the content loss; 0 with --perceptual-weight gives SRGAN's VGG54-only loss.")]
+        [DefaultValue(1.0)]
+        public double PixelWeight { get; init; } = 1;
+
+        [CommandOption("--perceptual-weight <W>")]
+        [Description("SrResNet: weight of the VGG54 perceptual loss; needs --vgg19 (nothing is downloaded).")]
+        public double? PerceptualWeight { get; init; }
+
+        [CommandOption("--vgg19 <WEIGHTS>")]
+        [Description("torchvision's vgg19 state_dict (.pth or .safetensors) for --perceptual-weight.")]
+        public string? Vgg19 { get; init; }
+
         [CommandOption("--max-pixels <N>")]
         [Description("Largest training image in pixels, checked before decoding.")]
         [DefaultValue(100_000_000L)]
@@ -218,6 +244,12 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             InitialWeightsPath = Init is null ? null : Path.GetFullPath(Init),
             InitialWeightsSkipMismatched = InitSkipMismatched,
             LogEveryNSteps = NoProgress ? 100 : 0,
+            AdversarialLossWeight = AdversarialWeight,
+            DiscriminatorLearningRate = DiscriminatorLearningRate,
+            DiscriminatorWidth = DiscriminatorWidth,
+            PixelLossWeight = PixelWeight,
+            PerceptualLossWeight = PerceptualWeight,
+            Vgg19WeightsPath = Vgg19 is null ? null : Path.GetFullPath(Vgg19),
         };
     }
 

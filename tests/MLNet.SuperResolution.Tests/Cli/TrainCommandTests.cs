@@ -129,6 +129,8 @@ public sealed class TrainCommandTests(ITestOutputHelper output) : IDisposable
     [InlineData(new[] { "--loss", "L7" }, "Unknown loss 'L7'")]
     [InlineData(new[] { "--keep-best" }, "--keep-best and --early-stopping need --validation")]
     [InlineData(new[] { "--epochs", "0" }, "Epochs")]
+    [InlineData(new[] { "--arch", "Espcn", "--adversarial-weight", "0.001" }, "AdversarialLossWeight")]
+    [InlineData(new[] { "--arch", "SrResNet", "--perceptual-weight", "1" }, "VGG19")]
     public void Train_BadOptions_ExitNonZeroWithAMessage(string[] options, string message)
     {
         string folder = TrainingFolder();
