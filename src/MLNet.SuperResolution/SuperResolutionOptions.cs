@@ -257,6 +257,15 @@ public sealed class SuperResolutionOptions
     /// </summary>
     public string? Vgg19WeightsPath { get; set; }
 
+    /// <summary>
+    /// What to do with a bad row of the training data or the <see cref="ValidationSet"/>: an image that cannot be read
+    /// (missing, empty or non-image file), a missing image, or low- and high-resolution sizes that do not match the
+    /// scale. <see cref="SrBadRowHandling.Fail"/> (default) stops with an error naming the row and its file;
+    /// <see cref="SrBadRowHandling.Skip"/> leaves such rows out with a warning each and counts them in
+    /// <see cref="SrTrainingSummary.SkippedTrainingRows"/> and <see cref="SrTrainingSummary.SkippedValidationRows"/>.
+    /// </summary>
+    public SrBadRowHandling BadRowHandling { get; set; } = SrBadRowHandling.Fail;
+
     /// <summary>Test hook: a step at which to poison one gradient with NaN (checks the non-finite guard).</summary>
     internal int? InjectNonFiniteGradientAtStep { get; set; }
 

@@ -23,8 +23,16 @@ public sealed class SuperResolutionCatalog
     /// <param name="scale">The upscaling factor the images were made at (also the border removed).</param>
     /// <param name="labelColumnName">The ground-truth (high-resolution) image column.</param>
     /// <param name="scoreColumnName">The upscaled image column.</param>
+    /// <param name="badRowHandling">
+    /// What to do with a row whose images cannot be read (e.g. an unreadable file behind <c>LoadImages</c>), are
+    /// missing, do not match in size, or are too small to measure: <see cref="SrBadRowHandling.Fail"/> (default) throws
+    /// an <see cref="InvalidDataException"/> naming the row and its file; <see cref="SrBadRowHandling.Skip"/> leaves it
+    /// out of the means, logs a warning and lists it in <see cref="SuperResolutionMetrics.SkippedRows"/>.
+    /// </param>
     /// <returns>Mean PSNR/SSIM and per-image values.</returns>
-    public SuperResolutionMetrics Evaluate(IDataView data, int scale, string labelColumnName = "HighRes", string scoreColumnName = "SuperRes")
+    /// <exception cref="InvalidDataException">A bad row with <see cref="SrBadRowHandling.Fail"/>, or every row bad with <see cref="SrBadRowHandling.Skip"/>.</exception>
+    public SuperResolutionMetrics Evaluate(IDataView data, int scale, string labelColumnName = "HighRes", string scoreColumnName = "SuperRes",
+        SrBadRowHandling badRowHandling = SrBadRowHandling.Fail)
     {
         _host.CheckValue(data, nameof(data));
         if (scale < 1 || scale > 8)
@@ -32,6 +40,10 @@ public sealed class SuperResolutionCatalog
         var labelColumn = ImageColumns.Check(_host, data.Schema, labelColumnName, "label");
         var scoreColumn = ImageColumns.Check(_host, data.Schema, scoreColumnName, "score");
 
+        using var channel = _host.Start("Evaluate");
+        var badRows = new BadRows(badRowHandling, channel, "evaluated data",
+            $"pass badRowHandling: {nameof(SrBadRowHandling)}.{nameof(SrBadRowHandling.Skip)} to Evaluate to leave such rows out " +
+            $"(each is logged as a warning and listed in {nameof(SuperResolutionMetrics)}.{nameof(SuperResolutionMetrics.SkippedRows)})");
         var results = new List<ImageQualityMetrics>();
         using var cursor = ImageColumns.OpenCursor(data, labelColumn, scoreColumn);
         var readLabel = ImageColumns.MakeReader(cursor, labelColumn);
@@ -39,20 +51,33 @@ public sealed class SuperResolutionCatalog
         while (cursor.MoveNext())
         {
             _host.CheckAlive();
+            try
+            {
+                results.Add(Measure(cursor));
+            }
+            catch (Exception e) when (BadRows.IsAboutTheRow(e))
+            {
+                badRows.Report(cursor.Position, ImageColumns.DescribeRow(cursor), e);
+            }
+        }
+
+        badRows.CheckSomethingLeft(results.Count);
+        return new SuperResolutionMetrics(results, scale, badRows.Skipped);
+
+        ImageQualityMetrics Measure(DataViewRow row)
+        {
             var label = readLabel();
-            var score = readScore();
+            var score = label is null ? null : readScore();
             if (label is null || score is null)
-                throw new InvalidDataException($"Row {cursor.Position}{ImageColumns.DescribeRow(cursor)} has no image in column '{(label is null ? labelColumnName : scoreColumnName)}'.");
+                throw BadRowError.Create($"Row {row.Position}{ImageColumns.DescribeRow(row)} has no image in column '{(label is null ? labelColumnName : scoreColumnName)}'.");
             var truth = label.CropToMultipleOf(scale);
             if (truth.Width != score.Width || truth.Height != score.Height)
-                throw new InvalidDataException(
-                    $"Row {cursor.Position}{ImageColumns.DescribeRow(cursor)}: the upscaled image in '{scoreColumnName}' is {score.Width}x{score.Height} but the label " +
+                throw BadRowError.Create(
+                    $"Row {row.Position}{ImageColumns.DescribeRow(row)}: the upscaled image in '{scoreColumnName}' is {score.Width}x{score.Height} but the label " +
                     $"in '{labelColumnName}' is {label.Width}x{label.Height} ({truth.Width}x{truth.Height} cropped to a multiple of {scale}). Check that scale " +
                     $"{scale} is the scale the images were upscaled by.");
             var (psnr, ssim) = ImageQuality.Compare(score, truth, border: scale);
-            results.Add(new ImageQualityMetrics((int)cursor.Position, psnr, ssim, label.Source ?? score.Source));
+            return new ImageQualityMetrics((int)row.Position, psnr, ssim, label.Source ?? score.Source);
         }
-
-        return new SuperResolutionMetrics(results, scale);
     }
 }

@@ -7,9 +7,10 @@ namespace MLNet.SuperResolution;
 /// </summary>
 public sealed class SuperResolutionMetrics
 {
-    internal SuperResolutionMetrics(IReadOnlyList<ImageQualityMetrics> perImage, int scale)
+    internal SuperResolutionMetrics(IReadOnlyList<ImageQualityMetrics> perImage, int scale, IReadOnlyList<SrSkippedRow>? skippedRows = null)
     {
         PerImage = perImage;
+        SkippedRows = skippedRows ?? Array.Empty<SrSkippedRow>();
         Scale = scale;
         Psnr = perImage.Count == 0 ? double.NaN : perImage.Average(m => m.Psnr);
         Ssim = perImage.Count == 0 ? double.NaN : perImage.Average(m => m.Ssim);
@@ -29,6 +30,12 @@ public sealed class SuperResolutionMetrics
 
     /// <summary>Per-image values, in row order.</summary>
     public IReadOnlyList<ImageQualityMetrics> PerImage { get; }
+
+    /// <summary>
+    /// Rows left out of the means as bad (unreadable or missing image, sizes that do not match), in row order: empty
+    /// unless <c>Evaluate</c> was called with <see cref="SrBadRowHandling.Skip"/>.
+    /// </summary>
+    public IReadOnlyList<SrSkippedRow> SkippedRows { get; }
 }
 
 /// <summary>PSNR and SSIM of one image.</summary>

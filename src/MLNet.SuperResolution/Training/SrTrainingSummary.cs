@@ -30,6 +30,16 @@ public sealed class SrTrainingSummary
     /// </summary>
     public IReadOnlyList<double> EpochLosses { get; }
 
+    /// <summary>
+    /// Rows of the training data left out as bad (unreadable or missing image, sizes that do not match the scale) with
+    /// <see cref="SuperResolutionOptions.BadRowHandling"/> = <see cref="SrBadRowHandling.Skip"/>; each was logged as a
+    /// warning naming the row and its file. 0 for models saved before this count was recorded.
+    /// </summary>
+    public int SkippedTrainingRows { get; internal set; }
+
+    /// <summary>Rows of <see cref="SuperResolutionOptions.ValidationSet"/> left out as bad, as <see cref="SkippedTrainingRows"/>.</summary>
+    public int SkippedValidationRows { get; internal set; }
+
     /// <summary>Wall-clock training time.</summary>
     public TimeSpan Duration { get; }
 

@@ -93,7 +93,7 @@ public sealed class DownscaleImagesTransformer : ImageToImageTransformerBase
     private protected override RgbImage Map(RgbImage input, Func<string> where)
     {
         if (input.Width < Scale || input.Height < Scale)
-            throw new InvalidDataException($"{where()} is {input.Width}x{input.Height}, smaller than the scale {Scale}: nothing is left to downscale.");
+            throw BadRowError.Create($"{where()} is {input.Width}x{input.Height}, smaller than the scale {Scale}: nothing is left to downscale.");
         return MatlabImresize.Downscale(input.CropToMultipleOf(Scale), Scale);
     }
 }

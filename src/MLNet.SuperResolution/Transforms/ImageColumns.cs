@@ -45,8 +45,9 @@ internal static class ImageColumns
 
     /// <summary>
     /// A reader of the current row's image, copied into managed memory (an MLImage dies with its cursor). Errors from
-    /// upstream (e.g. an unreadable file in LoadImages) are rethrown naming the column, the row and the row's text
-    /// values (the file path, for images from LoadImages).
+    /// upstream (e.g. an unreadable file in LoadImages) are rethrown as a <see cref="BadRowError"/> naming the
+    /// column, the row and the row's text values (the file path, for images from LoadImages); a bad-row error from an
+    /// image transform of this library upstream already names its row and column and passes through unchanged.
     /// </summary>
     public static Func<RgbImage?> MakeReader(DataViewRow row, DataViewSchema.Column column)
     {
@@ -59,10 +60,13 @@ internal static class ImageColumns
                 getter(ref image);
                 return image is null || image.Width <= 0 || image.Height <= 0 ? null : RgbImage.FromMLImage(image);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (e is not OperationCanceledException && !BadRowError.Is(e))
             {
-                throw new InvalidDataException(
-                    $"Could not read the image in column '{column.Name}' at row {row.Position}{DescribeRow(row)}: {e.Message}", e);
+                // SkiaSharp's message for a file it cannot decode does not say what is wrong with it.
+                string problem = e is ArgumentException { ParamName: "imageStream" }
+                    ? $"the file is not an image that LoadImages (SkiaSharp) can decode: empty, cut off within its header, or not an image format ({e.Message})"
+                    : e.Message;
+                throw BadRowError.Create($"Could not read the image in column '{column.Name}' at row {row.Position}{DescribeRow(row)}: {problem}", e);
             }
             finally
             {

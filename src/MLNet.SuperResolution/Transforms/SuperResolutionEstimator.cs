@@ -47,6 +47,8 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             throw new ArgumentOutOfRangeException(nameof(o.LearningRateSchedule), o.LearningRateSchedule, "Unknown learning-rate schedule.");
         if (!Enum.IsDefined(o.Channels))
             throw new ArgumentOutOfRangeException(nameof(o.Channels), o.Channels, "Channels must be Rgb or Y.");
+        if (!Enum.IsDefined(o.BadRowHandling))
+            throw new ArgumentOutOfRangeException(nameof(o.BadRowHandling), o.BadRowHandling, "BadRowHandling must be Fail or Skip.");
         CheckName(o.InputColumnName, nameof(o.InputColumnName));
         CheckName(o.LabelColumnName, nameof(o.LabelColumnName));
         CheckName(o.OutputColumnName, nameof(o.OutputColumnName));
@@ -222,21 +224,27 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
 
         using var channel = _host.Start("TrainModel");
         using var progress = _host.StartProgressChannel("Training super-resolution network");
-        var data = ReadPairs(input, lowColumn, highColumn, (low, high) => new TrainingPair(ToChannels(low), ToChannels(high)));
-        channel.Info($"Read {data.Count} training image pairs.");
+        var trainingRows = new BadRows(_options.BadRowHandling, channel, "training data",
+            $"set {nameof(SuperResolutionOptions)}.{nameof(SuperResolutionOptions.BadRowHandling)} = {nameof(SrBadRowHandling)}.{nameof(SrBadRowHandling.Skip)} " +
+            $"to leave such rows out (each is logged as a warning and counted in the model's TrainingSummary.{nameof(SrTrainingSummary.SkippedTrainingRows)})");
+        var data = ReadPairs(input, lowColumn, highColumn, (low, high) => new TrainingPair(ToChannels(low), ToChannels(high)), trainingRows);
+        channel.Info($"Read {data.Count} training image pairs{Skipped(trainingRows)}.");
         List<(RgbImage Low, RgbImage High)>? validation = null;
-        if (_options.ValidationSet is { } validationSet)
-        {
-            var validationLow = ImageColumns.Check(_host, validationSet.Schema, _options.InputColumnName, "validation input");
-            var validationHigh = ImageColumns.Check(_host, validationSet.Schema, _options.LabelColumnName, "validation label");
-            validation = ReadPairs(validationSet, validationLow, validationHigh, (low, high) => (low, high));
-            channel.Info($"Read {validation.Count} validation image pairs.");
-        }
-
+        var validationRows = new BadRows(_options.BadRowHandling, channel, "validation set",
+            $"set {nameof(SuperResolutionOptions)}.{nameof(SuperResolutionOptions.BadRowHandling)} = {nameof(SrBadRowHandling)}.{nameof(SrBadRowHandling.Skip)} " +
+            $"to leave such rows out (each is logged as a warning and counted in the model's TrainingSummary.{nameof(SrTrainingSummary.SkippedValidationRows)})");
         SrganDiscriminator? discriminator = null;
         PerceptualLoss? perceptual = null;
         try
         {
+            if (_options.ValidationSet is { } validationSet)
+            {
+                var validationLow = ImageColumns.Check(_host, validationSet.Schema, _options.InputColumnName, "validation input");
+                var validationHigh = ImageColumns.Check(_host, validationSet.Schema, _options.LabelColumnName, "validation label");
+                validation = ReadPairs(validationSet, validationLow, validationHigh, (low, high) => (low, high), validationRows);
+                channel.Info($"Read {validation.Count} validation image pairs{Skipped(validationRows)}.");
+            }
+
             int channels = _options.Channels == SrChannels.Y ? 1 : 3;
             var networkOptions = NetworkFactory.ResolveOptions(_options.Architecture, _options.Preset, _options.NetworkOptions);
             int highResPatch = SrTrainer.LowResPatchSize(data, _options.PatchSize, _options.Scale) * _options.Scale;
@@ -295,6 +303,8 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             };
             var monitor = new ChannelMonitor(_host, channel, progress, _options.ProgressCallback, _options.Epochs, _options.BatchSize, _options.CancellationToken);
             var summary = SrTrainer.Train(network, data, settings, monitor);
+            summary.SkippedTrainingRows = trainingRows.Skipped.Count;
+            summary.SkippedValidationRows = validationRows.Skipped.Count;
             var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device, _options.Inference);
             return new SuperResolutionTransformer(_env, _options.OutputColumnName, _options.InputColumnName, upscaler, networkOptions, _options.Device, summary);
         }
@@ -319,8 +329,15 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         return validation.Count == 0 ? double.NaN : validation.Average(pair => ImageQuality.PsnrY(upscaler.Upscale(pair.Low), pair.High, _options.Scale));
     }
 
-    /// <summary>Reads every LR/HR pair out of the data view (HR cropped to a multiple of the scale, sizes checked) and converts it with <paramref name="make"/>.</summary>
-    private List<T> ReadPairs<T>(IDataView input, DataViewSchema.Column lowColumn, DataViewSchema.Column highColumn, Func<RgbImage, RgbImage, T> make)
+    private static string Skipped(BadRows rows) => rows.Skipped.Count == 0 ? string.Empty : $" ({rows.Skipped.Count} bad rows skipped)";
+
+    /// <summary>
+    /// Reads every LR/HR pair out of the data view (HR cropped to a multiple of the scale, sizes checked) and converts it
+    /// with <paramref name="make"/>; a row that cannot be read, has no image or whose sizes do not match the scale goes
+    /// to <paramref name="badRows"/> (fail or skip).
+    /// </summary>
+    private List<T> ReadPairs<T>(IDataView input, DataViewSchema.Column lowColumn, DataViewSchema.Column highColumn, Func<RgbImage, RgbImage, T> make,
+        BadRows badRows)
     {
         var pairs = new List<T>();
         int scale = _options.Scale;
@@ -332,19 +349,21 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             while (cursor.MoveNext())
             {
                 _host.CheckAlive();
-                var low = readLow();
-                var high = readHigh();
-                if (low is null || high is null)
-                    throw new InvalidDataException($"Row {cursor.Position}{ImageColumns.DescribeRow(cursor)} has no image in column '{(low is null ? lowColumn.Name : highColumn.Name)}'.");
-                var cropped = high.CropToMultipleOf(scale);
-                if (low.Width * scale != cropped.Width || low.Height * scale != cropped.Height)
-                    throw new InvalidDataException(
-                        $"Row {cursor.Position}{ImageColumns.DescribeRow(cursor)}: the low-resolution image in '{lowColumn.Name}' is {low.Width}x{low.Height} " +
-                        $"and the high-resolution image in '{highColumn.Name}' is {high.Width}x{high.Height} ({cropped.Width}x{cropped.Height} cropped to a " +
-                        $"multiple of {scale}); at scale {scale} it must be {low.Width * scale}x{low.Height * scale}. Check Scale, and make '{lowColumn.Name}' " +
-                        $"from '{highColumn.Name}' with DownscaleImages(scale: {scale}).");
-                pairs.Add(make(low, cropped));
+                T pair;
+                try
+                {
+                    pair = ReadPair(cursor);
+                }
+                catch (Exception e) when (BadRows.IsAboutTheRow(e))
+                {
+                    badRows.Report(cursor.Position, ImageColumns.DescribeRow(cursor), e);
+                    continue;
+                }
+
+                pairs.Add(pair);
             }
+
+            badRows.CheckSomethingLeft(pairs.Count);
         }
         catch
         {
@@ -354,6 +373,22 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         }
 
         return pairs;
+
+        T ReadPair(DataViewRow row)
+        {
+            var low = readLow();
+            var high = low is null ? null : readHigh();
+            if (low is null || high is null)
+                throw BadRowError.Create($"Row {row.Position}{ImageColumns.DescribeRow(row)} has no image in column '{(low is null ? lowColumn.Name : highColumn.Name)}'.");
+            var cropped = high.CropToMultipleOf(scale);
+            if (low.Width * scale != cropped.Width || low.Height * scale != cropped.Height)
+                throw BadRowError.Create(
+                    $"Row {row.Position}{ImageColumns.DescribeRow(row)}: the low-resolution image in '{lowColumn.Name}' is {low.Width}x{low.Height} " +
+                    $"and the high-resolution image in '{highColumn.Name}' is {high.Width}x{high.Height} ({cropped.Width}x{cropped.Height} cropped to a " +
+                    $"multiple of {scale}); at scale {scale} it must be {low.Width * scale}x{low.Height * scale}. Check Scale, and make '{lowColumn.Name}' " +
+                    $"from '{highColumn.Name}' with DownscaleImages(scale: {scale}).");
+            return make(low, cropped);
+        }
     }
 
     private torch.Tensor ToChannels(RgbImage image)

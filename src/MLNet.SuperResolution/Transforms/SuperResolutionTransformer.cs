@@ -89,8 +89,8 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SRESTRNS",
-        verWrittenCur: 0x00010003, // Inference options (tiling, self-ensemble); training summary: stop reason and validation history
-        verReadableCur: 0x00010003,
+        verWrittenCur: 0x00010004, // Training summary: skipped bad rows (training data, validation set)
+        verReadableCur: 0x00010004,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(SuperResolutionTransformer).Assembly.FullName);
@@ -98,6 +98,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     private const int VersionWithNetworkOptions = 0x00010002;
     private const int VersionWithInferenceOptions = 0x00010003;
     private const int VersionWithValidations = 0x00010003;
+    private const int VersionWithSkippedRows = 0x00010004;
 
     /// <summary>Saves the model (called by ML.NET's model saving).</summary>
     public override void SaveModel(ModelSaveContext ctx)
@@ -116,6 +117,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         // bool: has training summary; if so: int steps, int skipped steps, int patch size, double seconds,
         //       int epoch count, double[epoch count] epoch losses,
         //       [since 0x00010003] int stop reason (SrStopReason), int validation count, (int epoch, int step, double psnr)[count]
+        //       [since 0x00010004] int skipped training rows, int skipped validation rows
         // bool: has network; if so the weights are in the binary stream "SRNetwork" (TorchSharp's module format)
         // int: tile size (0: automatic), int: tile overlap (-1: receptive field), long: max untiled pixels,
         //      bool: self-ensemble                                                  [since 0x00010003; before: defaults]
@@ -143,6 +145,9 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
                 ctx.Writer.Write(validation.Step);
                 ctx.Writer.Write(validation.Psnr);
             }
+
+            ctx.Writer.Write(summary.SkippedTrainingRows);
+            ctx.Writer.Write(summary.SkippedValidationRows);
         }
 
         ctx.Writer.WriteBoolByte(_upscaler.Network is not null);
@@ -210,6 +215,12 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
             }
 
             summary = new SrTrainingSummary(steps, skipped, losses, TimeSpan.FromSeconds(seconds), patchSize, stopReason, validations);
+            if (ctx.Header.ModelVerWritten >= VersionWithSkippedRows)
+            {
+                summary.SkippedTrainingRows = ctx.Reader.ReadInt32();
+                summary.SkippedValidationRows = ctx.Reader.ReadInt32();
+                host.CheckDecode(summary.SkippedTrainingRows >= 0 && summary.SkippedValidationRows >= 0);
+            }
         }
 
         // A model trained on a GPU still loads where there is none: it runs on the CPU then.

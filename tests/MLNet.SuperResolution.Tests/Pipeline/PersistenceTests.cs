@@ -109,6 +109,25 @@ public sealed class PersistenceTests : IDisposable
     }
 
     /// <summary>
+    /// Fixtures/espcn-x2-format-10003.zip was saved by the previous format (0x00010003, before the skipped-row counts)
+    /// after 2 epochs of a tiny ESPCN with a validation set: its training summary still loads, with no skipped rows.
+    /// </summary>
+    [Fact]
+    public void TrainingSummaryOfThePreviousFormatLoads()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Inference", "Fixtures", "espcn-x2-format-10003.zip");
+        using var loaded = (SuperResolutionTransformer)new MLContext(seed: 1).Model.Load(path, out _);
+        var summary = loaded.TrainingSummary!;
+        Assert.Equal((2, 0, 16, SrStopReason.Completed), (summary.Steps, summary.SkippedNonFiniteSteps, summary.PatchSize, summary.StopReason));
+        Assert.Equal(new[] { 0.42321744561195374, 0.4382663071155548 }, summary.EpochLosses);
+        Assert.Equal(new[] { new SrValidationResult(1, 1, 9.117613141860414), new SrValidationResult(2, 2, 9.119814006534813) }, summary.Validations);
+        Assert.Equal((0, 0), (summary.SkippedTrainingRows, summary.SkippedValidationRows));
+        var defaults = new SrInferenceOptions(); // read after the summary: a misread summary would shift them
+        Assert.Equal((defaults.TileSize, defaults.TileOverlap, defaults.MaxUntiledPixels, defaults.SelfEnsemble),
+            (loaded.Inference.TileSize, loaded.Inference.TileOverlap, loaded.Inference.MaxUntiledPixels, loaded.Inference.SelfEnsemble));
+    }
+
+    /// <summary>
     /// The library compiles against ML.NET's internal persistence API (build/Publicize.targets). That ties it to the
     /// pinned ML.NET: a different version must be re-verified (this suite) before the pin moves.
     /// </summary>
