@@ -69,6 +69,7 @@ public sealed class DownscaleImagesTransformer : ImageToImageTransformerBase
         Contracts.CheckValue(env, nameof(env));
         var host = env.Register(RegistrationName);
         host.CheckValue(ctx, nameof(ctx));
+        ModelVersions.CheckNotNewer(host, ctx, GetVersionInfo(), "DownscaleImages transform");
         ctx.CheckAtModel(GetVersionInfo());
         return new DownscaleImagesTransformer(host, ctx);
     }

@@ -166,6 +166,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         Contracts.CheckValue(env, nameof(env));
         var host = env.Register(RegistrationName);
         host.CheckValue(ctx, nameof(ctx));
+        ModelVersions.CheckNotNewer(host, ctx, GetVersionInfo(), "super-resolution transform");
         ctx.CheckAtModel(GetVersionInfo());
         return new SuperResolutionTransformer(host, ctx);
     }

@@ -15,6 +15,9 @@ public sealed class ModelFileTests : IDisposable
 {
     private readonly TestImages _images = new();
     private readonly MLContext _ml = new(seed: 1);
+    private readonly ITestOutputHelper _output;
+
+    public ModelFileTests(ITestOutputHelper output) => _output = output;
 
     public void Dispose() => _images.Dispose();
 
@@ -74,6 +77,76 @@ public sealed class ModelFileTests : IDisposable
         var upscalerError = Assert.Throws<InvalidDataException>(() => SuperResolutionUpscaler.FromModelFile(x2));
         Assert.Contains(x2, upscalerError.Message);
         Assert.Contains("could not be loaded", upscalerError.Message);
+    }
+
+    /// <summary>
+    /// Rewrites the format version of the zip's component with model signature <paramref name="signature"/> (ML.NET's
+    /// model header in its Model.key: the signature at 0x40, then the version written and the oldest version that can
+    /// read it).
+    /// </summary>
+    private static void SetFormatVersion(string zipPath, string signature, uint written, uint readable)
+    {
+        using var zip = ZipFile.Open(zipPath, ZipArchiveMode.Update);
+        int patched = 0;
+        foreach (var entry in zip.Entries.Where(e => e.Name == "Model.key").ToList())
+        {
+            byte[] bytes;
+            using (var stream = new MemoryStream())
+            {
+                using (var source = entry.Open())
+                    source.CopyTo(stream);
+                bytes = stream.ToArray();
+            }
+
+            if (System.Text.Encoding.ASCII.GetString(bytes, 0x40, 8) != signature)
+                continue;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(0x48), written);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(0x4C), readable);
+            string name = entry.FullName;
+            entry.Delete();
+            using (var target = zip.CreateEntry(name).Open())
+                target.Write(bytes);
+            patched++;
+        }
+
+        Assert.Equal(1, patched);
+    }
+
+    [Fact]
+    public void ModelOfANewerFormatVersion_IsRefusedWithAClearMessage()
+    {
+        string path = SaveEspcn(2, "newer.zip");
+        using (var current = (SuperResolutionTransformer)_ml.Model.Load(path, out _))
+            Assert.Equal(SrArchitecture.Espcn, current.Architecture); // the unpatched file loads
+        SetFormatVersion(path, "SRESTRNS", written: 0x00020001, readable: 0x00020001);
+
+        // ML.NET's own message here names ML.NET's version and suggests an older ML.NET: ours says what to update.
+        var error = Assert.ThrowsAny<Exception>(() => _ml.Model.Load(path, out _));
+        _output.WriteLine(Messages(error));
+        Assert.Contains("super-resolution transform was saved by a newer version of MLNet.SuperResolution: its format is 0x00020001", Messages(error));
+        Assert.Contains("reads formats 0x00010001 to 0x00010004. Update the MLNet.SuperResolution package", Messages(error));
+
+        var upscalerError = Assert.Throws<InvalidDataException>(() => SuperResolutionUpscaler.FromModelFile(path));
+        _output.WriteLine(upscalerError.Message);
+        Assert.Contains(path, upscalerError.Message);
+        Assert.Contains("newer version of MLNet.SuperResolution", upscalerError.Message);
+
+        // A newer writer that keeps the format readable by this version (readable stays ours) still loads.
+        SetFormatVersion(path, "SRESTRNS", written: 0x00010005, readable: 0x00010004);
+        using var compatible = (SuperResolutionTransformer)_ml.Model.Load(path, out _);
+        Assert.Equal(2, compatible.Scale);
+    }
+
+    [Fact]
+    public void PipelineWithANewerDownscaleImagesFormat_IsRefusedWithAClearMessage()
+    {
+        var data = TestImages.Paths(_ml, new[] { _images.Crop("coffee.png", 12, 10) });
+        var pipeline = _ml.Transforms.LoadImages("HighRes", null, "Path").Append(_ml.Transforms.DownscaleImages("LowRes", 2, "HighRes")).Fit(data);
+        string path = Path.Combine(_images.Directory, "downscale.zip");
+        _ml.Model.Save(pipeline, data.Schema, path);
+        SetFormatVersion(path, "SRDOWNSC", written: 0x00020001, readable: 0x00020001);
+        var error = Assert.ThrowsAny<Exception>(() => _ml.Model.Load(path, out _));
+        Assert.Contains("DownscaleImages transform was saved by a newer version of MLNet.SuperResolution", Messages(error));
     }
 
     [Fact]
