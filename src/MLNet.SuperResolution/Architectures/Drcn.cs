@@ -36,7 +36,8 @@ internal sealed class Drcn : PreUpsampledNetwork
         embedding_layer = nn.Sequential(new ConvRelu(channels, f), new ConvRelu(f, f));
         conv_block = new ConvRelu(f, f);
         reconstruction_layer = nn.Sequential(new ConvRelu(f, f), new ConvRelu(f, channels, relu: false));
-        w = new Parameter(ones(options.NumRecursion).div_(options.NumRecursion));
+        using (var recursions = options.NumRecursion.ToScalar()) // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+            w = new Parameter(ones(options.NumRecursion).div_(recursions));
         _numRecursion = options.NumRecursion;
         _alpha = options.Alpha;
         RegisterComponents();
@@ -59,7 +60,9 @@ internal sealed class Drcn : PreUpsampledNetwork
         var predictions = new List<Tensor>(_numRecursion);
         var final = Recurse(Upscale(lowRes), predictions);
         var intermediate = stack(predictions.Select(y => criterion(y, highRes))).mean();
-        return intermediate.mul(_alpha).add(criterion(final, highRes).mul(1 - _alpha)).MoveToOuterDisposeScope();
+        using var alpha = _alpha.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+        using var rest = (1 - _alpha).ToScalar();
+        return intermediate.mul(alpha).add(criterion(final, highRes).mul(rest)).MoveToOuterDisposeScope();
     }
 
     // The weighted output; the caller's dispose scope owns every tensor made here. When predictions is given, each

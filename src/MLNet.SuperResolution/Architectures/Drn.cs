@@ -100,14 +100,16 @@ internal sealed class Drn : PyramidNetwork
             dual = dual is null ? term : dual + term;
         }
 
-        return primal.add(dual!.mul(_dualWeight)).MoveToOuterDisposeScope();
+        using var dualWeight = _dualWeight.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+        return primal.add(dual!.mul(dualWeight)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The images at every size, LR first, xScale last (tensors in the caller's dispose scope).</summary>
     protected override List<Tensor> Outputs(Tensor input)
     {
         // PyTorch's bicubic (a = -0.75), as the reference's nn.Upsample: imported weights were trained on it.
-        var x = nn.functional.interpolate(input.mul(_rgbRange), scale_factor: [Scale, Scale], mode: InterpolationMode.Bicubic, align_corners: false);
+        using var rgbRange = _rgbRange.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+        var x = nn.functional.interpolate(input.mul(rgbRange), scale_factor: [Scale, Scale], mode: InterpolationMode.Bicubic, align_corners: false);
         x = head.forward(sub_mean.forward(x));
         var copies = new List<Tensor>();
         foreach (var step in down)
@@ -127,7 +129,11 @@ internal sealed class Drn : PyramidNetwork
     }
 
     /// <summary>Tail <paramref name="k"/>'s image from <paramref name="features"/>, back in [0, 1].</summary>
-    private Tensor Image(int k, Tensor features) => add_mean.forward(tail[k].forward(features)).div(_rgbRange);
+    private Tensor Image(int k, Tensor features)
+    {
+        using var rgbRange = _rgbRange.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+        return add_mean.forward(tail[k].forward(features)).div(rgbRange);
+    }
 
     /// <summary>
     /// The reference's <c>common.DownBlock</c> for a factor of 2: <c>dual_module</c> = [conv 3x3 stride 2 in -> f,

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MLNet.SuperResolution.Imaging;
@@ -68,10 +69,17 @@ internal static class ColorSpace
         var outputs = new Tensor[3];
         for (int i = 0; i < 3; i++)
         {
-            var sum = x[.., 0].mul(map.Matrix[i, 0]);
+            // Explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars".
+            using var first = map.Matrix[i, 0].ToScalar();
+            using var offset = map.Offset[i].ToScalar();
+            var sum = x[.., 0].mul(first);
             for (int j = 1; j < 3; j++)
-                sum = sum.add(x[.., j].mul(map.Matrix[i, j]));
-            outputs[i] = sum.add(map.Offset[i]);
+            {
+                using var weight = map.Matrix[i, j].ToScalar();
+                sum = sum.add(x[.., j].mul(weight));
+            }
+
+            outputs[i] = sum.add(offset);
         }
 
         return stack(outputs, 1).MoveToOuterDisposeScope();

@@ -42,7 +42,11 @@ internal static class ImageTensors
             throw new ArgumentException($"A {w}x{h} region at ({left}, {top}) does not fit a {width}x{height} image of {planes.Length} bytes.");
         var t = rgb.dim() == 4 ? rgb[0] : rgb;
         // Rounding: values are >= 0 after clamping, so floor(x + 0.5) is round-half-away-from-zero.
-        var bytes = t.detach().to(ScalarType.Float32).cpu().clamp(0, 1).mul(255).add(0.5).floor().to(ScalarType.Byte).contiguous();
+        using var zero = 0.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+        using var one = 1.ToScalar();
+        using var max = 255.ToScalar();
+        using var half = 0.5.ToScalar();
+        var bytes = t.detach().to(ScalarType.Float32).cpu().clamp(zero, one).mul(max).add(half).floor().to(ScalarType.Byte).contiguous();
         ReadOnlySpan<byte> source = bytes.data<byte>().ToArray();
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < h; y++)

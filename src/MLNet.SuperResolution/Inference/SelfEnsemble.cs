@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MLNet.SuperResolution.Inference;
@@ -38,6 +39,7 @@ internal static class SelfEnsemble
             sum = sum is null ? output : sum.add_(output);
         }
 
-        return sum!.div_(8).MoveToOuterDisposeScope();
+        using var eight = 8.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+        return sum!.div_(eight).MoveToOuterDisposeScope();
     }
 }

@@ -213,7 +213,10 @@ internal static class SrTrainer
         var loss = network.TrainingLoss(lowRes, highRes, criterion);
         loss.backward();
         if (settings.InjectNonFiniteGradientAtStep == step)
-            parameters[0].grad!.fill_(double.NaN);
+        {
+            using var nan = double.NaN.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+            parameters[0].grad!.fill_(nan);
+        }
 
         lossValue = loss.item<float>();
         if (!double.IsFinite(lossValue) || !GradientsAreFinite(parameters))
@@ -260,17 +263,19 @@ internal static class SrTrainer
         }
 
         var adversarial = BinaryCrossEntropy(fakeForGenerator, real: true);
-        var generatorLoss = content.add(adversarial.mul(discriminator.Weight));
+        using var adversarialWeight = discriminator.Weight.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+        var generatorLoss = content.add(adversarial.mul(adversarialWeight));
         generatorLoss.backward();
 
         var realLogits = discriminator.Module.forward(highRes);
         var fakeLogits = discriminator.Module.forward(output.detach());
         var discriminatorLoss = BinaryCrossEntropy(realLogits, real: true).add(BinaryCrossEntropy(fakeLogits, real: false));
         discriminatorLoss.backward();
+        using var nan = double.NaN.ToScalar();
         if (settings.InjectNonFiniteGradientAtStep == step)
-            parameters[0].grad!.fill_(double.NaN);
+            parameters[0].grad!.fill_(nan);
         if (settings.InjectNonFiniteDiscriminatorGradientAtStep == step)
-            discriminator.Parameters[0].grad!.fill_(double.NaN);
+            discriminator.Parameters[0].grad!.fill_(nan);
 
         lossValue = generatorLoss.item<float>();
         losses = new AdversarialLosses(content.item<float>(), adversarial.item<float>(), discriminatorLoss.item<float>(),
@@ -316,11 +321,20 @@ internal static class SrTrainer
         var pixel = Criterion(settings.Loss);
         double pixelWeight = settings.PixelLossWeight;
         if (settings.Perceptual is not { } perceptual)
-            return pixelWeight == 1 ? pixel : (output, target) => pixel(output, target).mul(pixelWeight);
+        {
+            return pixelWeight == 1 ? pixel : (output, target) =>
+            {
+                using var weight = pixelWeight.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+                return pixel(output, target).mul(weight);
+            };
+        }
+
         return (output, target) =>
         {
-            var vgg = perceptual.Loss.Loss(output, target).mul(perceptual.Weight);
-            return pixelWeight == 0 ? vgg : pixel(output, target).mul(pixelWeight).add(vgg);
+            using var vggWeight = perceptual.Weight.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+            using var weight = pixelWeight.ToScalar();
+            var vgg = perceptual.Loss.Loss(output, target).mul(vggWeight);
+            return pixelWeight == 0 ? vgg : pixel(output, target).mul(weight).add(vgg);
         };
     }
 
@@ -366,9 +380,16 @@ internal static class SrTrainer
     {
         SrLoss.L1 => (output, target) => nn.functional.l1_loss(output, target),
         SrLoss.L2 => (output, target) => nn.functional.mse_loss(output, target),
-        SrLoss.Charbonnier => (output, target) => output.sub(target).square().add(1e-6).sqrt().mean(),
+        SrLoss.Charbonnier => Charbonnier,
         _ => throw new ArgumentOutOfRangeException(nameof(loss), loss, "Unknown loss."),
     };
+
+    /// <summary>Charbonnier: mean of sqrt((x - y)^2 + 1e-6).</summary>
+    private static Tensor Charbonnier(Tensor output, Tensor target)
+    {
+        using var epsilon = (1e-6).ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+        return output.sub(target).square().add(epsilon).sqrt().mean();
+    }
 
     /// <summary>
     /// Draws aligned random patches; each gets one of the 8 flips/rotations of the square (an exact bijection on

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MLNet.SuperResolution.Training;
@@ -27,10 +28,12 @@ internal sealed class WeightAverage : IDisposable
     public void Update()
     {
         using var noGrad = no_grad();
+        using var decay = Decay.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+        using var rest = (1 - Decay).ToScalar();
         for (int i = 0; i < _live.Length; i++)
         {
             if (_live[i].is_floating_point())
-                Average[i].mul_(Decay).add_(_live[i], alpha: 1 - Decay);
+                Average[i].mul_(decay).add_(_live[i], alpha: rest);
             else
                 Average[i].copy_(_live[i]);
         }

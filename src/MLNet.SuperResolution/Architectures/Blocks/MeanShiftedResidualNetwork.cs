@@ -54,12 +54,13 @@ internal abstract class MeanShiftedResidualNetwork : SrNetwork
     public sealed override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = _rgbRange == 1.0 ? input : input.mul(_rgbRange);
+        using var rgbRange = _rgbRange.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+        var x = _rgbRange == 1.0 ? input : input.mul(rgbRange);
         x = head.forward(sub_mean.forward(x));
         x = body.forward(x).add(x);
         x = add_mean.forward(tail.forward(x));
         if (_rgbRange != 1.0)
-            x = x.div(_rgbRange);
+            x = x.div(rgbRange);
         return x.MoveToOuterDisposeScope();
     }
 }

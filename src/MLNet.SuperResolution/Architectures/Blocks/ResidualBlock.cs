@@ -30,7 +30,10 @@ internal sealed class ResidualBlock : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var residual = body.forward(input);
         if (_resScale != 1.0)
-            residual = residual.mul(_resScale);
+        {
+            using var resScale = _resScale.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+            residual = residual.mul(resScale);
+        }
         return residual.add(input).MoveToOuterDisposeScope();
     }
 }
