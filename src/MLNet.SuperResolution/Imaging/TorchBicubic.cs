@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,9 +15,31 @@ namespace MLNet.SuperResolution.Imaging;
 internal static class TorchBicubic
 {
     /// <summary>
-    /// Weight matrices per (input length, scale), on the CPU in float32 and float64, kept out of every dispose scope.
+    /// Most bytes the cached weight matrices may hold together (64 MiB). A matrix pair grows with the square of the
+    /// image side (a 2000-pixel side at x2 is 8 x 4000 x 2000 = 64 MB in float32), and a process that upscales images
+    /// of many sizes would otherwise keep one pair per side it ever saw: the least recently used pairs are evicted, and
+    /// a pair larger than the budget is built for its call only.
     /// </summary>
-    private static readonly ConcurrentDictionary<(int Length, int Scale), Lazy<CachedMatrix>> Cache = new();
+    internal const long CacheBudgetBytes = 64L << 20;
+
+    private static readonly object CacheLock = new();
+
+    /// <summary>The cached pairs, most recently used first (guarded by <see cref="CacheLock"/>).</summary>
+    private static readonly LinkedList<CachedMatrix> CacheOrder = new();
+
+    private static readonly Dictionary<MatrixKey, LinkedListNode<CachedMatrix>> CacheIndex = new();
+
+    private static long _cachedBytes;
+
+    /// <summary>The bytes the cache holds now (tests and benchmarks).</summary>
+    internal static long CachedBytes
+    {
+        get
+        {
+            lock (CacheLock)
+                return _cachedBytes;
+        }
+    }
 
     /// <summary>Upscales [N, C, H, W] to [N, C, H*scale, W*scale] in float (no rounding), on the input's device and dtype.</summary>
     /// <param name="input">A floating-point tensor [N, C, H, W].</param>
@@ -67,73 +88,82 @@ internal static class TorchBicubic
         return rows.matmul(input).matmul(columns).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Downscaling weight matrices per (input length, factor), cached like <see cref="Cache"/>.</summary>
-    private static readonly ConcurrentDictionary<(int Length, int Factor), Lazy<CachedMatrix>> DownscaleCache = new();
-
-    /// <summary>The downscaling weight matrix for one dimension ([length/factor, length], or its transpose).</summary>
-    /// <param name="length">The input length (a multiple of <paramref name="factor"/>).</param>
-    /// <param name="factor">The shrink factor.</param>
-    /// <param name="dtype">The dtype wanted.</param>
-    /// <param name="device">The device wanted.</param>
-    /// <param name="transposed">Whether to return M^T.</param>
-    /// <returns>A tensor that the caller owns; disposing it leaves the cached CPU copy intact.</returns>
+    /// <summary>
+    /// Downscaling weight matrix [length / factor, length] (M^T when <c>transposed</c>), through the cache: a tensor
+    /// that the caller owns; disposing it leaves the cached copy intact.
+    /// </summary>
     private static Tensor DownscaleMatrix(int length, int factor, ScalarType dtype, Device device, bool transposed)
-    {
-        var cached = DownscaleCache.GetOrAdd(
-            (length, factor), key => new Lazy<CachedMatrix>(() => CachedMatrix.FromLengths(key.Length, key.Length / key.Factor))).Value;
-        var source = dtype == ScalarType.Float64
-            ? (transposed ? cached.Float64Transposed : cached.Float64)
-            : (transposed ? cached.Float32Transposed : cached.Float32);
-        return source.to(dtype, device);
-    }
+        => Matrix(new MatrixKey(length, length / factor, dtype), device, transposed);
 
-    /// <summary>The weight matrix for one dimension on the requested device and dtype (a new tensor handle).</summary>
-    /// <param name="length">The input length along that dimension.</param>
-    /// <param name="scale">The enlargement factor.</param>
-    /// <param name="dtype">The dtype wanted.</param>
-    /// <param name="device">The device wanted.</param>
-    /// <param name="transposed">Whether to return M^T ([length, length*scale]) instead of M.</param>
-    /// <returns>A tensor that the caller owns; disposing it leaves the cached CPU copy intact.</returns>
+    /// <summary>
+    /// Upscaling weight matrix [length * scale, length] (M^T, [length, length * scale], when <c>transposed</c>), through
+    /// the cache: a tensor that the caller owns; disposing it leaves the cached copy intact.
+    /// </summary>
     private static Tensor Matrix(int length, int scale, ScalarType dtype, Device device, bool transposed)
+        => Matrix(new MatrixKey(length, checked(length * scale), dtype), device, transposed);
+
+    private static Tensor Matrix(MatrixKey key, Device device, bool transposed)
     {
-        var cached = Cache.GetOrAdd((length, scale), key => new Lazy<CachedMatrix>(() => CachedMatrix.Create(key.Length, key.Scale))).Value;
-        var source = dtype == ScalarType.Float64
-            ? (transposed ? cached.Float64Transposed : cached.Float64)
-            : (transposed ? cached.Float32Transposed : cached.Float32);
-        // Tensor.to always makes a new handle (aliasing the storage when nothing changes), so the cache survives its disposal.
-        return source.to(dtype, device);
+        lock (CacheLock)
+        {
+            if (CacheIndex.TryGetValue(key, out var node))
+            {
+                CacheOrder.Remove(node);
+                CacheOrder.AddFirst(node);
+                // Tensor.to always makes a new handle (aliasing the storage when nothing changes), so the cache survives its disposal.
+                return node.Value.Get(transposed).to(key.DType, device);
+            }
+
+            var built = CachedMatrix.Create(key);
+            var result = built.Get(transposed).to(key.DType, device);
+            if (built.Bytes > CacheBudgetBytes)
+            {
+                built.Dispose(); // the caller's alias keeps what it needs
+                return result;
+            }
+
+            CacheIndex[key] = CacheOrder.AddFirst(built);
+            _cachedBytes += built.Bytes;
+            while (_cachedBytes > CacheBudgetBytes)
+            {
+                var evicted = CacheOrder.Last!.Value;
+                CacheOrder.RemoveLast();
+                CacheIndex.Remove(evicted.Key);
+                _cachedBytes -= evicted.Bytes;
+                evicted.Dispose();
+            }
+
+            return result;
+        }
     }
 
-    /// <summary>One dimension's weight matrix and its transpose, contiguous CPU tensors in float32 and float64.</summary>
-    /// <param name="Float32">M, [length*scale, length], float32.</param>
-    /// <param name="Float32Transposed">M^T, [length, length*scale], float32.</param>
-    /// <param name="Float64">M, [length*scale, length], float64.</param>
-    /// <param name="Float64Transposed">M^T, [length, length*scale], float64.</param>
-    private sealed record CachedMatrix(Tensor Float32, Tensor Float32Transposed, Tensor Float64, Tensor Float64Transposed)
-    {
-        /// <summary>Builds the tensors from <see cref="MatlabImresize.WeightMatrix"/>, detached from any dispose scope.</summary>
-        /// <param name="length">The input length.</param>
-        /// <param name="scale">The enlargement factor.</param>
-        /// <returns>The cached matrices.</returns>
-        public static CachedMatrix Create(int length, int scale) => FromLengths(length, checked(length * scale));
+    /// <summary>A cached matrix: input length, output length (shrinking included) and dtype.</summary>
+    private readonly record struct MatrixKey(int Length, int OutLength, ScalarType DType);
 
-        /// <summary>Builds the tensors for any input and output length (shrinking included), detached from any dispose scope.</summary>
-        /// <param name="length">The input length.</param>
-        /// <param name="outLength">The output length.</param>
-        /// <returns>The cached matrices.</returns>
-        public static CachedMatrix FromLengths(int length, int outLength)
+    /// <summary>One dimension's weight matrix M [out, in] and its transpose, contiguous CPU tensors of one dtype, outside every dispose scope.</summary>
+    private sealed record CachedMatrix(MatrixKey Key, Tensor Matrix, Tensor Transposed) : IDisposable
+    {
+        public long Bytes => 2L * Matrix.NumberOfElements * Matrix.ElementSize;
+
+        public Tensor Get(bool transposed) => transposed ? Transposed : Matrix;
+
+        /// <summary>Builds M from <see cref="MatlabImresize.WeightMatrix"/> (in float64, then converted).</summary>
+        public static CachedMatrix Create(MatrixKey key)
         {
-            var weights = MatlabImresize.WeightMatrix(length, outLength);
-            var flat = new double[outLength * length];
+            var weights = MatlabImresize.WeightMatrix(key.Length, key.OutLength);
+            var flat = new double[key.OutLength * key.Length];
             Buffer.BlockCopy(weights, 0, flat, 0, flat.Length * sizeof(double));
             using var scope = NewDisposeScope();
-            var float64 = tensor(flat, new long[] { outLength, length });
-            var float64T = float64.t().contiguous();
-            var float32 = float64.to(ScalarType.Float32);
-            var float32T = float64T.to(ScalarType.Float32);
-            return new CachedMatrix(
-                float32.DetachFromDisposeScope(), float32T.DetachFromDisposeScope(),
-                float64.DetachFromDisposeScope(), float64T.DetachFromDisposeScope());
+            var float64 = tensor(flat, new long[] { key.OutLength, key.Length });
+            var matrix = float64.to(key.DType).contiguous();
+            var transposed = matrix.t().contiguous();
+            return new CachedMatrix(key, matrix.DetachFromDisposeScope(), transposed.DetachFromDisposeScope());
+        }
+
+        public void Dispose()
+        {
+            Matrix.Dispose();
+            Transposed.Dispose();
         }
     }
 }

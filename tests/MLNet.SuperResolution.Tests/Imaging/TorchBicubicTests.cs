@@ -135,4 +135,37 @@ public sealed class TorchBicubicTests
         Assert.Equal(1, scope.DisposablesCount);
         Assert.False(result.IsInvalid);
     }
+
+    [Fact]
+    public void Cache_StaysWithinItsBudget_AndEvictedMatricesAreRebuiltIdentically()
+    {
+        // Tall, thin images: the row matrices ([4 L, L] and its transpose, float32: 32 L^2 bytes, 11.5-14.4 MB here)
+        // outgrow the 64 MiB budget after a few lengths; the 4-pixel width costs nothing.
+        var lengths = Enumerable.Range(0, 8).Select(i => 600 + 10 * i).ToArray();
+        Assert.True(lengths.Sum(l => 32L * l * l) > TorchBicubic.CacheBudgetBytes);
+        using var first = rand(new long[] { 1, 1, lengths[0], 4 });
+        using var expected = TorchBicubic.Upscale(first, 4);
+        foreach (int length in lengths)
+        {
+            using var input = rand(new long[] { 1, 1, length, 4 });
+            using var result = TorchBicubic.Upscale(input, 4);
+            Assert.Equal(new long[] { 1, 1, 4 * length, 16 }, result.shape);
+            Assert.InRange(TorchBicubic.CachedBytes, 1, TorchBicubic.CacheBudgetBytes);
+        }
+
+        using var again = TorchBicubic.Upscale(first, 4); // its matrix was evicted (least recently used) and is rebuilt
+        Assert.Equal(expected.data<float>().ToArray(), again.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void Cache_DoesNotKeepAMatrixLargerThanItsBudget()
+    {
+        // A 1500-pixel side at x4: 2 x 6000 x 1500 float32 = 72 MB > 64 MiB; used for its call, then dropped.
+        using var input = full(new long[] { 1, 1, 1500, 4 }, 0.25f);
+        long before = TorchBicubic.CachedBytes;
+        using var result = TorchBicubic.Upscale(input, 4);
+        Assert.True(TorchBicubic.CachedBytes <= Math.Max(before, 0) + 32L * 4 * 4 * 4, "only the width's small matrix may be added");
+        using var deviation = result.sub(0.25f).abs().max();
+        Assert.True(deviation.item<float>() < 1e-6f);
+    }
 }
