@@ -175,6 +175,10 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [DefaultValue(100_000_000L)]
         public long MaxPixels { get; init; } = 100_000_000;
 
+        [CommandOption("--skip-bad-images")]
+        [Description("Leave out images that cannot be read (or are over --max-pixels or too small), listed as warnings, instead of stopping.")]
+        public bool SkipBadImages { get; init; }
+
         [CommandOption("--no-progress")]
         [Description("Print a log line every few hundred steps instead of a progress bar (for logs and CI).")]
         public bool NoProgress { get; init; }
@@ -250,6 +254,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             PixelLossWeight = PixelWeight,
             PerceptualLossWeight = PerceptualWeight,
             Vgg19WeightsPath = Vgg19 is null ? null : Path.GetFullPath(Vgg19),
+            BadRowHandling = SkipBadImages ? SrBadRowHandling.Skip : SrBadRowHandling.Fail,
         };
     }
 
@@ -261,8 +266,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         string output = Path.GetFullPath(settings.Output!);
         try
         {
-            var trainFiles = ImageList(settings.Input, settings.MaxPixels, "training");
-            var validationFiles = settings.Validation is null ? null : ImageList(settings.Validation, settings.MaxPixels, "validation");
+            var trainFiles = ImageList(settings.Input, settings.MaxPixels, "training", settings.SkipBadImages);
+            var validationFiles = settings.Validation is null ? null : ImageList(settings.Validation, settings.MaxPixels, "validation", settings.SkipBadImages);
             var degrade = ml.Transforms.LoadImages("HighRes", imageFolder: null, nameof(NetworkWeightsSettings.PathRow.Path))
                 .Append(ml.Transforms.DownscaleImages("LowRes", settings.Scale, "HighRes"));
             IDataView train = Rows(ml, trainFiles);
@@ -302,6 +307,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                 Console.WriteLine(
                     $"Trained {summary.Steps:N0} steps in {summary.Duration.TotalMinutes:F1} min ({summary.StopReason}; this run {clock.Elapsed.TotalMinutes:F1} min), " +
                     $"final epoch loss {(summary.EpochLosses.Count > 0 ? summary.EpochLosses[^1] : double.NaN):F5}, {model.ParameterCount:N0} parameters.");
+                if (summary.SkippedTrainingRows + summary.SkippedValidationRows > 0)
+                    Console.WriteLine($"warning: {summary.SkippedTrainingRows} training and {summary.SkippedValidationRows} validation image(s) could not be used and were left out.");
                 if (summary.SkippedNonFiniteSteps > 0)
                     Console.WriteLine($"warning: {summary.SkippedNonFiniteSteps} step(s) were skipped: non-finite loss or gradients.");
                 if (summary.BestValidation is { } best)
@@ -357,15 +364,30 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
     }
 
     /// <summary>The image files INPUT names, each checked to be a readable image within the pixel limit.</summary>
-    private static List<string> ImageList(string input, long maxPixels, string what)
+    private static List<string> ImageList(string input, long maxPixels, string what, bool skipBad)
     {
         var files = UpscaleCommand.ResolveInputs(input);
         if (files.Count == 0)
             throw new ArgumentException($"No {what} images match '{input}'.");
+        var usable = new List<string>();
         foreach (string file in files)
-            Imaging.ImageFiles.CheckHeader(file, maxPixels);
+        {
+            try
+            {
+                Imaging.ImageFiles.CheckHeader(file, maxPixels);
+                usable.Add(file);
+            }
+            catch (InvalidDataException e) when (skipBad)
+            {
+                Console.WriteLine($"warning: skipping {what} image: {e.Message}");
+            }
+        }
 
-        return files;
+        if (usable.Count == 0)
+            throw new InvalidDataException($"None of the {files.Count} {what} image(s) matching '{input}' can be read.");
+        if (usable.Count < files.Count)
+            Console.WriteLine($"warning: {files.Count - usable.Count} of {files.Count} {what} image(s) skipped.");
+        return usable;
     }
 
     private static IDataView Rows(MLContext ml, IEnumerable<string> files)

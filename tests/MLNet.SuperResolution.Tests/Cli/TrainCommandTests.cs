@@ -151,6 +151,22 @@ public sealed class TrainCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Train_SkipBadImages_LeavesThemOutAndSaysSo()
+    {
+        string folder = TrainingFolder();
+        File.WriteAllText(Path.Combine(folder, "notes.png"), "not an image");
+        File.WriteAllBytes(Path.Combine(folder, "empty.jpg"), []);
+        string model = Path.Combine(_images.Directory, "m.zip");
+        var (code, stdout, stderr) = Sr(TinyRun(folder, model, "--epochs", "1", "--skip-bad-images"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("notes.png", stdout);
+        Assert.Contains("empty.jpg", stdout);
+        Assert.Contains("2 of 5 training image(s) skipped", stdout);
+        Assert.Contains("on 3 image(s)", stdout);
+        Assert.True(File.Exists(model));
+    }
+
+    [Fact]
     public void Train_KilledMidRun_ResumesFromTheLastCheckpoint_AndEqualsAnUninterruptedRun()
     {
         string folder = TrainingFolder();
