@@ -151,11 +151,11 @@ internal sealed class Phase
             return false;
         }
 
-        double rssGrowth = after.Max(s => s.RssMb) - baseline.RssMb;
-        double rssEnd = after[^1].RssMb - baseline.RssMb;
+        double rssGrowth = Math.Round(after.Max(s => s.RssMb) - baseline.RssMb, 1);
+        double rssEnd = Math.Round(after[^1].RssMb - baseline.RssMb, 1);
         long liveGrowth = after.Max(s => Math.Abs(s.Live - baseline.Live)), threadGrowth = after.Max(s => Math.Abs(s.Thread - baseline.Thread));
         bool ok = rssGrowth <= _options.RssToleranceMb && liveGrowth == 0 && threadGrowth == 0;
-        Console.WriteLine($"{_name}: after warm-up ({baseline.Upscales} -> {after[^1].Upscales}): RSS max {rssGrowth:+0.0;-0.0} MB, end {rssEnd:+0.0;-0.0} MB " +
+        Console.WriteLine($"{_name}: after warm-up ({baseline.Upscales} -> {after[^1].Upscales}): RSS max {rssGrowth:+0.0;-0.0;0.0} MB, end {rssEnd:+0.0;-0.0;0.0} MB " +
                           $"(tolerance +{_options.RssToleranceMb} MB); live tensors {baseline.Live} (max change {liveGrowth}), thread count {baseline.Thread} " +
                           $"(max change {threadGrowth}) -> {(ok ? "flat" : "GROWS")}. {_clock.Elapsed.TotalSeconds:F1} s.");
         return ok;
