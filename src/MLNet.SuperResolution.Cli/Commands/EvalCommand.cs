@@ -34,6 +34,10 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         [Description("Checked against the model when given.")]
         public int? Scale { get; init; }
 
+        [CommandOption("--skip-bad-images")]
+        [Description("Leave out images that cannot be read or do not match the scale (listed), instead of stopping.")]
+        public bool SkipBadImages { get; init; }
+
         [CommandOption("--json")]
         [Description("Print the results as JSON (per image and mean, model and bicubic).")]
         public bool Json { get; init; }
@@ -100,12 +104,30 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
                 return 1;
             }
 
+            var usable = new List<EvalRow>();
             foreach (var row in rows)
             {
-                Imaging.ImageFiles.CheckHeader(row.HighResPath);
-                if (settings.LowRes is not null)
-                    Imaging.ImageFiles.CheckHeader(row.LowResPath);
+                try
+                {
+                    Imaging.ImageFiles.CheckHeader(row.HighResPath);
+                    if (settings.LowRes is not null)
+                        Imaging.ImageFiles.CheckHeader(row.LowResPath);
+                    usable.Add(row);
+                }
+                catch (InvalidDataException e) when (settings.SkipBadImages)
+                {
+                    Console.Error.WriteLine($"warning: skipped: {e.Message}");
+                }
             }
+
+            if (usable.Count == 0)
+            {
+                Console.Error.WriteLine("error: none of the images can be read.");
+                return 1;
+            }
+
+            rows = usable.ToArray();
+            files = rows.Select(r => r.HighResPath).ToList();
 
             IDataView data = ml.Data.LoadFromEnumerable(rows);
             var load = ml.Transforms.LoadImages(HighResColumn, null, nameof(EvalRow.HighResPath));
@@ -115,9 +137,12 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             var inputs = images.Fit(data).Transform(data);
             var bicubic = ml.Transforms.ApplySuperResolutionModel(model.OutputColumnName, model.InputColumnName, SrArchitecture.Bicubic, scale).Fit(inputs);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var ours = ml.SuperResolution().Evaluate(model.Transform(inputs), scale, HighResColumn, model.OutputColumnName);
+            var handling = settings.SkipBadImages ? SrBadRowHandling.Skip : SrBadRowHandling.Fail;
+            var ours = ml.SuperResolution().Evaluate(model.Transform(inputs), scale, HighResColumn, model.OutputColumnName, handling);
             double seconds = clock.Elapsed.TotalSeconds;
-            var baseline = ml.SuperResolution().Evaluate(bicubic.Transform(inputs), scale, HighResColumn, model.OutputColumnName);
+            var baseline = ml.SuperResolution().Evaluate(bicubic.Transform(inputs), scale, HighResColumn, model.OutputColumnName, handling);
+            foreach (var skipped in ours.SkippedRows)
+                Console.Error.WriteLine($"warning: skipped {Path.GetFileName(files[(int)skipped.Index])}: {skipped.Reason}");
             Report(settings, model, files, ours, baseline, seconds);
             return 0;
         }
@@ -148,9 +173,10 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
                 protocol = "PSNR/SSIM on BT.601 Y, scale pixels shaved from each border, averaged over images",
                 mean = new { psnr = ours.Psnr, ssim = ours.Ssim, bicubicPsnr = bicubic.Psnr, bicubicSsim = bicubic.Ssim },
                 seconds,
+                skipped = ours.SkippedRows.Select(r => new { file = Path.GetFileName(files[(int)r.Index]), reason = r.Reason }),
                 images = ours.PerImage.Select((m, i) => new
                 {
-                    file = Path.GetFileName(files[i]),
+                    file = Path.GetFileName(files[m.Index]),
                     psnr = m.Psnr,
                     ssim = m.Ssim,
                     bicubicPsnr = bicubic.PerImage[i].Psnr,
@@ -165,7 +191,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             .AddColumn("image").AddColumn(new TableColumn("bicubic PSNR").RightAligned()).AddColumn(new TableColumn("SSIM").RightAligned())
             .AddColumn(new TableColumn("model PSNR").RightAligned()).AddColumn(new TableColumn("SSIM").RightAligned());
         for (int i = 0; i < ours.PerImage.Count; i++)
-            table.AddRow(Markup.Escape(Path.GetFileName(files[i])), F(bicubic.PerImage[i].Psnr, 3), F(bicubic.PerImage[i].Ssim, 4), F(ours.PerImage[i].Psnr, 3), F(ours.PerImage[i].Ssim, 4));
+            table.AddRow(Markup.Escape(Path.GetFileName(files[ours.PerImage[i].Index])), F(bicubic.PerImage[i].Psnr, 3), F(bicubic.PerImage[i].Ssim, 4), F(ours.PerImage[i].Psnr, 3), F(ours.PerImage[i].Ssim, 4));
         table.AddRow("[bold]mean[/]", $"[bold]{F(bicubic.Psnr, 3)}[/]", $"[bold]{F(bicubic.Ssim, 4)}[/]", $"[bold]{F(ours.Psnr, 3)}[/]", $"[bold]{F(ours.Ssim, 4)}[/]");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated($"{ours.Count} image(s), model {seconds:F1} s; low-resolution inputs: {settings.LowRes ?? "DownscaleImages (MATLAB bicubic)"}.");

@@ -112,6 +112,25 @@ public sealed class TrainCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(2, json.RootElement.GetProperty("images").GetArrayLength());
     }
 
+    [Fact]
+    public void Eval_SkipBadImages_ListsThemAndScoresTheRest()
+    {
+        string folder = TrainingFolder();
+        string model = Path.Combine(_images.Directory, "espcn.zip");
+        Assert.Equal(0, Sr("import", "--arch", "Espcn", "--scale", "2", "--preset", "Notes", "--weights", WriteEspcnWeights(), "-o", model).ExitCode);
+        File.WriteAllText(Path.Combine(folder, "broken.png"), "not an image");
+        var (failCode, _, failErrors) = Sr("eval", "--model", model, folder);
+        Assert.Equal(1, failCode);
+        Assert.Contains("broken.png", failErrors);
+
+        var (code, stdout, stderr) = Sr("eval", "--model", model, folder, "--skip-bad-images", "--json");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("broken.png", stderr);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal(3, json.RootElement.GetProperty("images").GetArrayLength());
+        Assert.DoesNotContain("broken.png", stdout);
+    }
+
     private string WriteEspcnWeights()
     {
         random.manual_seed(3);
