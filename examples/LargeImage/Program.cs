@@ -8,6 +8,7 @@ using SixLabors.ImageSharp.Processing;
 // Peak memory (VmHWM) and time of upscaling one large photo with the public upscaler.
 // Arguments: ARCH PRESET SCALE WIDTH HEIGHT MODE, e.g. EdsrBaseline Paper 4 4000 3000 tiled  (MODE: tiled | whole).
 // The network's weights come from one training step (their values do not change time or memory).
+// SR_TRACE=1 also prints the resident memory every second while upscaling (how the memory notes were measured).
 var architecture = Enum.Parse<SrArchitecture>(args.Length > 0 ? args[0] : "EdsrBaseline", ignoreCase: true);
 var preset = Enum.Parse<SrPreset>(args.Length > 1 ? args[1] : "Paper", ignoreCase: true);
 int scale = args.Length > 2 ? int.Parse(args[2]) : 4;
@@ -30,10 +31,29 @@ using var upscaler = SuperResolutionUpscaler.FromTransformer(model, inference);
 Console.WriteLine($"{architecture} {preset} x{scale}: {width}x{height} -> {width * scale}x{height * scale}, {(whole ? "whole image" : "tiled")}, " +
                   $"{Environment.ProcessorCount} cores; peak RSS before: {PeakRssMb()} MB");
 var clock = Stopwatch.StartNew();
+var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+if (Environment.GetEnvironmentVariable("SR_TRACE") == "1")
+{
+    new Thread(() =>
+    {
+        while (true)
+        {
+            Thread.Sleep(1000);
+            Console.Error.WriteLine($"TRACE {clock.Elapsed.TotalSeconds:F0} s rss {RssMb()} MB");
+        }
+    }) { IsBackground = true }.Start();
+}
 using var result = upscaler.Upscale(photo);
 clock.Stop();
-Console.WriteLine($"RESULT {architecture} {preset} x{scale} {width}x{height} {(whole ? "whole" : "tiled")}: {clock.Elapsed.TotalSeconds:F1} s, " +
+var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore; // all cores; with other load on the machine a steadier figure than the wall time
+Console.WriteLine($"RESULT {architecture} {preset} x{scale} {width}x{height} {(whole ? "whole" : "tiled")}: {clock.Elapsed.TotalSeconds:F1} s ({cpu.TotalSeconds:F0} s CPU), " +
                   $"output {result.Width}x{result.Height}, peak RSS {PeakRssMb()} MB");
+
+static long RssMb()
+{
+    string? line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+    return line is null ? -1 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+}
 
 static long PeakRssMb()
 {

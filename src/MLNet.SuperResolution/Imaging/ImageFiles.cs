@@ -1,5 +1,6 @@
 using MLNet.SuperResolution.IO;
 using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Advanced;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Bmp;
 using SixLabors.ImageSharp.Formats.Jpeg;
@@ -27,7 +28,7 @@ internal static class ImageFiles
     /// <summary>The default pixel limit before decoding: 100 megapixels.</summary>
     public const long DefaultMaxPixels = 100_000_000;
 
-    /// <summary>The file extensions that <see cref="Write(DecodedImage, string, int)"/> understands.</summary>
+    /// <summary>The file extensions that <see cref="Write(Image{Rgba32}, bool, bool, string, int)"/> understands.</summary>
     public static readonly string[] WritableExtensions = [".png", ".jpg", ".jpeg", ".webp", ".bmp"];
 
     /// <summary>Reads an image file; errors name the file.</summary>
@@ -143,22 +144,34 @@ internal static class ImageFiles
         return new RgbImage(width, height, planes, alpha) { Source = source };
     }
 
-    /// <summary>Makes an ImageSharp image of an <see cref="RgbImage"/> (opaque where it has no alpha), row by row, with no intermediate copy.</summary>
-    public static Image<Rgba32> ToImageSharp(RgbImage image)
+    /// <summary>
+    /// Writes a region of planar RGB (an <see cref="RgbRegionWriter"/>'s arguments) into an ImageSharp image, alpha
+    /// 255: how the upscaler assembles its output in the image it returns, tile by tile.
+    /// </summary>
+    public static void WriteRgb(Image<Rgba32> image, ReadOnlySpan<byte> planarRgb, int left, int top, int width, int height)
     {
-        ArgumentNullException.ThrowIfNull(image);
-        int width = image.Width, height = image.Height, n = image.PlaneSize;
-        var result = new Image<Rgba32>(width, height);
-        result.ProcessPixelRows(accessor =>
+        PlanarRgbWriter.CheckRegion(planarRgb, left, top, width, height, image.Width, image.Height);
+        int n = width * height;
+        for (int y = 0; y < height; y++)
         {
-            for (int y = 0; y < height; y++)
-            {
-                var row = accessor.GetRowSpan(y);
-                for (int x = 0, i = y * width; x < width; x++, i++)
-                    row[x] = new Rgba32(image.Planes[i], image.Planes[n + i], image.Planes[2 * n + i], image.Alpha?[i] ?? (byte)255);
-            }
-        });
-        return result;
+            var row = image.DangerousGetPixelRowMemory(top + y).Span.Slice(left, width);
+            for (int x = 0, i = y * width; x < width; x++, i++)
+                row[x] = new Rgba32(planarRgb[i], planarRgb[n + i], planarRgb[2 * n + i], 255);
+        }
+    }
+
+    /// <summary>Sets the alpha of every pixel of an ImageSharp image from a row-major plane of its size.</summary>
+    public static void SetAlpha(Image<Rgba32> image, byte[] alpha)
+    {
+        int width = image.Width, height = image.Height;
+        if (alpha.Length != width * height)
+            throw new ArgumentException($"Expected {width * height} alpha bytes, got {alpha.Length}.", nameof(alpha));
+        for (int y = 0; y < height; y++)
+        {
+            var row = image.DangerousGetPixelRowMemory(y).Span;
+            for (int x = 0, i = y * width; x < width; x++, i++)
+                row[x].A = alpha[i];
+        }
     }
 
     /// <summary>The format a file name asks for, by its extension.</summary>
@@ -172,32 +185,33 @@ internal static class ImageFiles
             $"Cannot tell the output format of '{path}' from its extension '{other}'; use one of {string.Join(", ", WritableExtensions)}.", nameof(path)),
     };
 
-    /// <summary>Writes an image to a file (format from the extension) through a temporary file and a rename.</summary>
-    public static void Write(DecodedImage image, string path, int jpegQuality)
+    /// <summary>Writes an image to a file (format from the extension) through a temporary file and a rename; see <see cref="Write(Image{Rgba32}, bool, bool, Stream, SrImageFormat, int)"/>.</summary>
+    public static void Write(Image<Rgba32> pixels, bool grayscale, bool alpha, string path, int jpegQuality)
     {
         var format = FormatOf(path);
-        AtomicFile.Write(path, stream => Write(image, stream, format, jpegQuality));
+        AtomicFile.Write(path, stream => Write(pixels, grayscale, alpha, stream, format, jpegQuality));
     }
 
     /// <summary>
-    /// Encodes an image: grayscale files as grayscale (BT.601 luma of the RGB result), alpha kept where the format
-    /// holds it (PNG, WebP, BMP; JPEG has none), JPEG at <paramref name="jpegQuality"/>, WebP lossless.
+    /// Encodes an image: <paramref name="grayscale"/> as grayscale (the BT.601 luma of the RGB, rounded, which is
+    /// written into <paramref name="pixels"/> in place, R = G = B, so that no second full-size image is made), alpha
+    /// kept when <paramref name="alpha"/> where the format holds it (PNG, WebP, BMP; JPEG has none), JPEG at
+    /// <paramref name="jpegQuality"/>, WebP lossless.
     /// </summary>
-    public static void Write(DecodedImage image, Stream output, SrImageFormat format, int jpegQuality)
+    public static void Write(Image<Rgba32> pixels, bool grayscale, bool alpha, Stream output, SrImageFormat format, int jpegQuality)
     {
-        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(pixels);
         ArgumentNullException.ThrowIfNull(output);
         if (jpegQuality is < 1 or > 100)
             throw new ArgumentOutOfRangeException(nameof(jpegQuality), jpegQuality, "JPEG quality is 1..100.");
-        var pixels = image.Grayscale ? ToGray(image.Image) : image.Image;
-        bool alpha = pixels.Alpha is not null;
-        using var encoded = ToImageSharp(pixels);
+        if (grayscale)
+            ToGray(pixels);
         IImageEncoder encoder = format switch
         {
             SrImageFormat.Png => new PngEncoder
             {
                 BitDepth = PngBitDepth.Bit8,
-                ColorType = (image.Grayscale, alpha) switch
+                ColorType = (grayscale, alpha) switch
                 {
                     (true, true) => PngColorType.GrayscaleWithAlpha,
                     (true, false) => PngColorType.Grayscale,
@@ -208,27 +222,28 @@ internal static class ImageFiles
             SrImageFormat.Jpeg => new JpegEncoder
             {
                 Quality = jpegQuality,
-                ColorType = image.Grayscale ? JpegColorType.Luminance : JpegColorType.YCbCrRatio420,
+                ColorType = grayscale ? JpegColorType.Luminance : JpegColorType.YCbCrRatio420,
             },
             SrImageFormat.Webp => new WebpEncoder { FileFormat = WebpFileFormatType.Lossless },
             SrImageFormat.Bmp => new BmpEncoder { BitsPerPixel = alpha ? BmpBitsPerPixel.Pixel32 : BmpBitsPerPixel.Pixel24, SupportTransparency = alpha },
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown image format."),
         };
-        encoded.Save(output, encoder);
+        pixels.Save(output, encoder);
     }
 
-    /// <summary>BT.601 luma (rounded) in all three planes; alpha kept.</summary>
-    private static RgbImage ToGray(RgbImage image)
+    /// <summary>BT.601 luma (rounded) in all three channels, in place; alpha kept.</summary>
+    private static void ToGray(Image<Rgba32> image)
     {
-        int n = image.PlaneSize;
-        var planes = new byte[3 * n];
-        for (int i = 0; i < n; i++)
+        for (int y = 0; y < image.Height; y++)
         {
-            byte y = (byte)Math.Clamp(Math.Round(0.299 * image.Planes[i] + 0.587 * image.Planes[n + i] + 0.114 * image.Planes[2 * n + i]), 0, 255);
-            planes[i] = planes[n + i] = planes[2 * n + i] = y;
+            var row = image.DangerousGetPixelRowMemory(y).Span;
+            for (int x = 0; x < row.Length; x++)
+            {
+                var p = row[x];
+                byte luma = (byte)Math.Clamp(Math.Round(0.299 * p.R + 0.587 * p.G + 0.114 * p.B), 0, 255);
+                row[x] = new Rgba32(luma, luma, luma, p.A);
+            }
         }
-
-        return new RgbImage(image.Width, image.Height, planes, image.Alpha) { Source = image.Source };
     }
 
     /// <summary>

@@ -8,11 +8,28 @@ internal static class ImageTensors
 {
     /// <summary>An 8-bit image as a float32 [1, 3, H, W] tensor with values in [0, 1] (byte / 255).</summary>
     public static Tensor ToTensor(RgbImage image, Device? device = null)
+        => ToTensor(image, 0, 0, image.Width, image.Height, device);
+
+    /// <summary>
+    /// The <paramref name="width"/> x <paramref name="height"/> region at (<paramref name="left"/>, <paramref name="top"/>)
+    /// of an 8-bit image as a float32 [1, 3, height, width] tensor in [0, 1], with the same values as the whole
+    /// image's <see cref="ToTensor(RgbImage, Device?)"/> there: how tiled inference reads a large input one tile at a
+    /// time instead of holding it as floats.
+    /// </summary>
+    public static Tensor ToTensor(RgbImage image, int left, int top, int width, int height, Device? device = null)
     {
-        var values = new float[image.Planes.Length];
-        for (int i = 0; i < values.Length; i++)
-            values[i] = image.Planes[i] / 255f;
-        var cpu = tensor(values, new long[] { 1, 3, image.Height, image.Width });
+        if (left < 0 || top < 0 || width <= 0 || height <= 0 || left + width > image.Width || top + height > image.Height)
+            throw new ArgumentException($"A {width}x{height} region at ({left}, {top}) does not fit a {image.Width}x{image.Height} image.");
+        var values = new float[3 * width * height];
+        for (int c = 0, i = 0; c < 3; c++)
+            for (int y = 0; y < height; y++)
+            {
+                var row = image.Planes.AsSpan(c * image.PlaneSize + (top + y) * image.Width + left, width);
+                for (int x = 0; x < width; x++, i++)
+                    values[i] = row[x] / 255f;
+            }
+
+        var cpu = tensor(values, new long[] { 1, 3, height, width });
         return device is null || device.type == DeviceType.CPU ? cpu : cpu.to(device);
     }
 
@@ -31,15 +48,24 @@ internal static class ImageTensors
     /// <summary>
     /// Writes a [1, 3, h, w] (or [3, h, w]) tensor in [0, 1], converted to 8 bits as <see cref="ToImage"/> does, into
     /// the region at (<paramref name="left"/>, <paramref name="top"/>) of planar RGB bytes of a
-    /// <paramref name="width"/> x <paramref name="height"/> image: how tiled inference assembles a large output
-    /// without holding it as floats.
+    /// <paramref name="width"/> x <paramref name="height"/> image.
     /// </summary>
     public static void CopyInto(Tensor rgb, byte[] planes, int width, int height, int left, int top)
     {
+        if (planes.Length != 3 * width * height)
+            throw new ArgumentException($"{planes.Length} bytes are not a {width}x{height} RGB image.", nameof(planes));
+        Write(rgb, new PlanarRgbWriter(planes, width, height).Write, left, top);
+    }
+
+    /// <summary>
+    /// Converts a [1, 3, h, w] (or [3, h, w]) tensor in [0, 1] to 8 bits as <see cref="ToImage"/> does and hands the
+    /// planar bytes to <paramref name="write"/> as the region at (<paramref name="left"/>, <paramref name="top"/>) of
+    /// an output image: how tiled inference writes each tile straight into the caller's output buffer.
+    /// </summary>
+    public static void Write(Tensor rgb, RgbRegionWriter write, int left, int top)
+    {
         using var scope = NewDisposeScope();
         var (h, w) = Size(rgb);
-        if (left < 0 || top < 0 || left + w > width || top + h > height || planes.Length != 3 * width * height)
-            throw new ArgumentException($"A {w}x{h} region at ({left}, {top}) does not fit a {width}x{height} image of {planes.Length} bytes.");
         var t = rgb.dim() == 4 ? rgb[0] : rgb;
         // Rounding: values are >= 0 after clamping, so floor(x + 0.5) is round-half-away-from-zero.
         using var zero = 0.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
@@ -47,10 +73,7 @@ internal static class ImageTensors
         using var max = 255.ToScalar();
         using var half = 0.5.ToScalar();
         var bytes = t.detach().to(ScalarType.Float32).cpu().clamp(zero, one).mul(max).add(half).floor().to(ScalarType.Byte).contiguous();
-        ReadOnlySpan<byte> source = bytes.data<byte>().ToArray();
-        for (int c = 0; c < 3; c++)
-            for (int y = 0; y < h; y++)
-                source.Slice((c * h + y) * w, w).CopyTo(planes.AsSpan(c * width * height + (top + y) * width + left, w));
+        write(bytes.bytes, left, top, w, h);
     }
 
     private static (int Height, int Width) Size(Tensor rgb)

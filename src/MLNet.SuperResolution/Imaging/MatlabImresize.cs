@@ -53,6 +53,26 @@ internal static class MatlabImresize
     }
 
     /// <summary>
+    /// Upscales one 8-bit plane (an alpha channel) by an integer factor, exactly as <see cref="Upscale"/> upscales
+    /// each plane of an image.
+    /// </summary>
+    /// <param name="plane">The plane, row-major, <paramref name="width"/> x <paramref name="height"/> bytes.</param>
+    /// <param name="width">The plane's width.</param>
+    /// <param name="height">The plane's height.</param>
+    /// <param name="factor">The integer enlargement factor (1 or more).</param>
+    /// <returns>The upscaled plane, (width * factor) x (height * factor) bytes.</returns>
+    public static byte[] UpscalePlane(ReadOnlySpan<byte> plane, int width, int height, int factor)
+    {
+        CheckFactor(factor);
+        if (width <= 0 || height <= 0 || plane.Length != width * height)
+            throw new ArgumentException($"Expected {width}x{height} = {(long)width * height} bytes, got {plane.Length}.", nameof(plane));
+        int outWidth = checked(width * factor), outHeight = checked(height * factor);
+        var upscaled = new byte[checked(outWidth * outHeight)];
+        ResizePlane(plane, width, height, Contributions(height, outHeight), Contributions(width, outWidth), upscaled);
+        return upscaled;
+    }
+
+    /// <summary>
     /// The resize along one dimension as a dense matrix M of shape [<paramref name="outLength"/>,
     /// <paramref name="inLength"/>], so that out = M @ in, for the scale outLength / inLength. The border handling is
     /// folded into the weights (an edge sample that several taps reach gets all their weights); every row sums to 1.

@@ -48,26 +48,54 @@ internal sealed class SrUpscaler : IDisposable
     {
         if (Network is null)
             return MatlabImresize.Upscale(lowRes, Scale);
-
-        byte[]? alpha = lowRes.Alpha is null ? null : UpscaleAlpha(lowRes);
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var input = ImageTensors.ToTensor(lowRes, Device);
-        var network = ColourForward();
-        if (TilePlan(lowRes.Height, lowRes.Width) is not { } plan)
-            return ImageTensors.ToImage(network(input), alpha);
-
-        // Tiled: each tile's output goes straight into the 8-bit planes, so a large output is never held as floats
-        // (a 4000x3000 photo at x4 would be 2.3 GB per float copy). Y networks tile their bicubic Cb/Cr too, which
-        // needs 3 LR pixels of context to equal the whole-image interpolation.
-        int overlap = Channels == SrChannels.Y ? Math.Max(plan.Overlap, BicubicContext) : plan.Overlap;
-        int width = lowRes.Width * Scale, height = lowRes.Height * Scale;
+        var (width, height) = OutputSize(lowRes);
         var planes = new byte[3L * width * height <= Array.MaxLength ? 3 * width * height
             : throw new InvalidOperationException($"The {width}x{height} output is too large for one image buffer.")];
-        TiledInference.ForEachCore(network, input, Scale, plan.TileSize, overlap,
-            (core, left, top) => ImageTensors.CopyInto(core, planes, width, height, left, top));
-
+        var alpha = UpscaleInto(lowRes, new PlanarRgbWriter(planes, width, height).Write);
         return new RgbImage(width, height, planes, alpha);
+    }
+
+    /// <summary>The output size of an LR image: its size times <see cref="Scale"/>.</summary>
+    public (int Width, int Height) OutputSize(RgbImage lowRes) => (checked(lowRes.Width * Scale), checked(lowRes.Height * Scale));
+
+    /// <summary>
+    /// Upscales an image into the caller's output buffer: <paramref name="writeRgb"/> receives the 8-bit RGB of every
+    /// pixel of the <see cref="OutputSize"/> output exactly once, region by region (one region, or one per tile), and
+    /// the upscaled alpha plane is returned (null when <paramref name="lowRes"/> has none) for the caller to put in.
+    /// The bytes are those of <see cref="Upscale"/>, which is this method writing into planar bytes; the output is
+    /// never held twice, nor as floats when tiled. Thread-safe.
+    /// </summary>
+    public byte[]? UpscaleInto(RgbImage lowRes, RgbRegionWriter writeRgb)
+    {
+        if (Network is null)
+        {
+            var bicubic = MatlabImresize.Upscale(lowRes, Scale);
+            writeRgb(bicubic.Planes, 0, 0, bicubic.Width, bicubic.Height);
+            return bicubic.Alpha;
+        }
+
+        using (var scope = NewDisposeScope())
+        using (var noGrad = no_grad())
+        {
+            var network = ColourForward();
+            if (TilePlan(lowRes.Height, lowRes.Width) is not { } plan)
+            {
+                ImageTensors.Write(network(ImageTensors.ToTensor(lowRes, Device)), writeRgb, 0, 0);
+            }
+            else
+            {
+                // Tiled: each tile is read from the 8-bit input and its output goes straight into the caller's buffer,
+                // so neither the input nor the output of a large image is ever held as floats (a 4000x3000 photo at x4
+                // would be 2.3 GB per float copy of the output). Y networks tile their bicubic Cb/Cr too, which needs
+                // 3 LR pixels of context to equal the whole-image interpolation.
+                int overlap = Channels == SrChannels.Y ? Math.Max(plan.Overlap, BicubicContext) : plan.Overlap;
+                TiledInference.ForEachCore(network, lowRes.Height, lowRes.Width,
+                    (left, top, width, height) => ImageTensors.ToTensor(lowRes, left, top, width, height, Device),
+                    Scale, plan.TileSize, overlap, (core, left, top) => ImageTensors.Write(core, writeRgb, left, top));
+            }
+        }
+
+        return lowRes.Alpha is null ? null : MatlabImresize.UpscalePlane(lowRes.Alpha, lowRes.Width, lowRes.Height, Scale);
     }
 
     /// <summary>LR pixels of context that MATLAB bicubic upscaling reads beyond a tile (its kernel reaches 2).</summary>
@@ -134,16 +162,6 @@ internal sealed class SrUpscaler : IDisposable
             ? Math.Max(SrInferenceOptions.MinTileSize, context - 2 * overlap)
             : Inference.TileSize!.Value;
         return (tile, overlap);
-    }
-
-    private byte[] UpscaleAlpha(RgbImage image)
-    {
-        var alpha = image.Alpha!;
-        var planes = new byte[3 * alpha.Length];
-        for (int c = 0; c < 3; c++)
-            alpha.CopyTo(planes, c * alpha.Length);
-        var upscaled = MatlabImresize.Upscale(new RgbImage(image.Width, image.Height, planes), Scale);
-        return upscaled.Planes.AsSpan(0, upscaled.PlaneSize).ToArray();
     }
 
     public void Dispose() => Network?.Dispose();

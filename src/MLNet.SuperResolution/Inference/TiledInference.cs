@@ -38,22 +38,37 @@ internal static class TiledInference
     }
 
     /// <summary>
-    /// Runs <paramref name="forward"/> on each tile with its context and hands <paramref name="consume"/> the tile's
-    /// core output and the core's (left, top) in output pixels. Each tile's tensors, the core included, are disposed
-    /// once <paramref name="consume"/> returns, before the next tile runs.
+    /// Runs <paramref name="forward"/> on each tile of <paramref name="input"/> with its context and hands
+    /// <paramref name="consume"/> the tile's core output and the core's (left, top) in output pixels. Each tile's
+    /// tensors, the core included, are disposed once <paramref name="consume"/> returns, before the next tile runs.
     /// </summary>
     public static void ForEachCore(Func<Tensor, Tensor> forward, Tensor input, int scale, int tileSize, int overlap, Action<Tensor, int, int> consume)
+        => ForEachCore(forward, (int)input.shape[2], (int)input.shape[3],
+            (left, top, width, height) => input.narrow(2, top, height).narrow(3, left, width), scale, tileSize, overlap, consume);
+
+    /// <summary>
+    /// <see cref="ForEachCore(Func{Tensor, Tensor}, Tensor, int, int, int, Action{Tensor, int, int})"/> on an input of
+    /// <paramref name="height"/> x <paramref name="width"/> LR pixels that <paramref name="readTile"/> makes tile by
+    /// tile, given (left, top, width, height) of the tile with its context, inside the tile's dispose scope: a large
+    /// input need not be held as one float tensor.
+    /// </summary>
+    public static void ForEachCore(Func<Tensor, Tensor> forward, int height, int width, Func<int, int, int, int, Tensor> readTile,
+        int scale, int tileSize, int overlap, Action<Tensor, int, int> consume)
     {
-        int height = (int)input.shape[2], width = (int)input.shape[3];
         foreach (var row in Tiles(height, tileSize, overlap))
             foreach (var column in Tiles(width, tileSize, overlap))
             {
-                using var scope = NewDisposeScope();
-                var tile = input.narrow(2, row.ContextStart, row.ContextLength).narrow(3, column.ContextStart, column.ContextLength);
-                var core = forward(tile)
-                    .narrow(2, (long)(row.Start - row.ContextStart) * scale, (long)row.Length * scale)
-                    .narrow(3, (long)(column.Start - column.ContextStart) * scale, (long)column.Length * scale);
-                consume(core, column.Start * scale, row.Start * scale);
+                using (var scope = NewDisposeScope())
+                {
+                    var tile = readTile(column.ContextStart, row.ContextStart, column.ContextLength, row.ContextLength);
+                    var core = forward(tile)
+                        .narrow(2, (long)(row.Start - row.ContextStart) * scale, (long)row.Length * scale)
+                        .narrow(3, (long)(column.Start - column.ContextStart) * scale, (long)column.Length * scale);
+                    consume(core, column.Start * scale, row.Start * scale);
+                }
+
+                // The tile's activations are freed; without this glibc keeps much of them (see NativeHeap).
+                NativeHeap.Release();
             }
     }
 }

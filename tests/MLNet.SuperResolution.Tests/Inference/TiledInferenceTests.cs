@@ -1,4 +1,5 @@
 using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Imaging;
 using MLNet.SuperResolution.Inference;
 using MLNet.SuperResolution.Tests.Architectures;
 using TorchSharp;
@@ -133,5 +134,36 @@ public sealed class TiledInferenceTests(ITestOutputHelper output)
         TiledInference.Forward(Forward, input, 2, 8, 4);
         Assert.Equal(20, live.Count); // 4 x 5 tiles
         Assert.Single(live.Distinct());
+    }
+
+    [Fact]
+    public void TilesReadFromTheBytes_GiveTheTilesOfTheWholeImageTensor_AndDoNotKeepTensors()
+    {
+        using var network = Build(SrArchitecture.Espcn, 2, SrPreset.Notes, SrChannels.Rgb);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var image = RandomImage(Width, Height, seed: 4);
+        var expected = TiledInference.Forward(network.forward, ImageTensors.ToTensor(image), 2, 8, 4);
+        var actual = zeros_like(expected);
+        var live = new List<long>();
+        TiledInference.ForEachCore(network.forward, Height, Width,
+            (left, top, width, height) =>
+            {
+                live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+                return ImageTensors.ToTensor(image, left, top, width, height);
+            },
+            2, 8, 4, (core, left, top) => actual.narrow(2, top, core.shape[2]).narrow(3, left, core.shape[3]).copy_(core));
+        Assert.Equal(20, live.Count);
+        Assert.Single(live.Distinct());
+        Assert.True(expected.eq(actual).all().item<bool>(), "tiles read from the 8-bit image differ from tiles of its tensor");
+    }
+
+    [Fact]
+    public void NativeHeapTrimIsFoundOnGlibcLinux()
+    {
+        // A wrong library or symbol name would silently turn the trim between tiles into a no-op.
+        bool glibc = OperatingSystem.IsLinux() && !System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier.Contains("musl", StringComparison.Ordinal);
+        Assert.Equal(glibc, NativeHeap.Available);
+        NativeHeap.Release();
     }
 }
