@@ -136,6 +136,78 @@ public sealed class ImageCorpusTests : IDisposable
         }
     }
 
+    /// <summary>A 2x2 uncompressed RGB TIFF of 32-bit floats (SampleFormat 3) holding NaN, +inf, -inf and ordinary values.</summary>
+    private static byte[] FloatTiff(float[] samples)
+    {
+        var ifd = new (ushort Tag, ushort Type, uint Count, uint Value)[]
+        {
+            (256, 3, 1, 2), (257, 3, 1, 2), (258, 3, 3, 0), (259, 3, 1, 1), (262, 3, 1, 2), (273, 4, 1, 0),
+            (277, 3, 1, 3), (278, 3, 1, 2), (279, 4, 1, (uint)(samples.Length * 4)), (284, 3, 1, 1), (339, 3, 3, 0),
+        };
+        uint ifdStart = 8, ifdSize = (uint)(2 + ifd.Length * 12 + 4);
+        uint bitsOffset = ifdStart + ifdSize, formatOffset = bitsOffset + 6, dataOffset = formatOffset + 6;
+        using var stream = new MemoryStream();
+        using var writer = new BinaryWriter(stream);
+        writer.Write("II"u8);
+        writer.Write((ushort)42);
+        writer.Write(ifdStart);
+        writer.Write((ushort)ifd.Length);
+        foreach (var (tag, type, count, value) in ifd)
+        {
+            writer.Write(tag);
+            writer.Write(type);
+            writer.Write(count);
+            uint v = tag switch { 258 => bitsOffset, 339 => formatOffset, 273 => dataOffset, _ => value };
+            if (type == 3 && count == 1)
+            {
+                writer.Write((ushort)v);
+                writer.Write((ushort)0);
+            }
+            else
+            {
+                writer.Write(v);
+            }
+        }
+
+        writer.Write(0u);
+        foreach (ushort bits in new ushort[] { 32, 32, 32 })
+            writer.Write(bits);
+        foreach (ushort format in new ushort[] { 3, 3, 3 })
+            writer.Write(format);
+        foreach (float sample in samples)
+            writer.Write(sample);
+        return stream.ToArray();
+    }
+
+    [Fact]
+    public void FloatTiffWithNaNAndInfinity_UpscalesToValidPixelsOrFailsClearly()
+    {
+        float[] samples = [float.NaN, 0.5f, 1f, float.PositiveInfinity, 0f, 0.25f, float.NegativeInfinity, 0.75f, 0.5f, 0.1f, 0.2f, 0.3f];
+        string path = _images.Write("float.tiff", FloatTiff(samples));
+        string output = Path.Combine(_images.Directory, "float-x2.png");
+        using var transformer = Network(SrArchitecture.Espcn, SrChannels.Rgb);
+        using var upscaler = SuperResolutionUpscaler.FromTransformer(transformer);
+        try
+        {
+            upscaler.UpscaleFile(path, output);
+        }
+        catch (InvalidDataException e)
+        {
+            Assert.Contains(path, e.Message); // a clear refusal naming the file is the other acceptable outcome
+            Assert.False(File.Exists(output));
+            return;
+        }
+
+        // Decoded: NaN and infinities became ordinary 8-bit values on the way in, and the network saw finite input.
+        using var result = Image.Load<Rgba32>(output);
+        Assert.Equal((4, 4), (result.Width, result.Height));
+        using var decoded = Image.Load<Rgba32>(path);
+        var ordinary = decoded[1, 1]; // the pixel (0.1, 0.2, 0.3) reads as those values
+        Assert.InRange(ordinary.R, 25, 26);
+        Assert.InRange(ordinary.G, 50, 52);
+        Assert.InRange(ordinary.B, 76, 77);
+    }
+
     [Fact]
     public void ShortFuzz_MutatedFilesEitherDecodeOrFailClearly()
     {
