@@ -209,6 +209,57 @@ public sealed class ImageCorpusTests : IDisposable
     }
 
     [Fact]
+    public void CmykJpeg_IsConvertedToRgb_ByTheUpscalerAndByLoadImages()
+    {
+        // White, cyan, black (K only) and red (magenta + yellow), one flat 8x8 block each, Adobe-inverted CMYK.
+        (byte, byte, byte, byte)[] inks = [(0, 0, 0, 0), (255, 0, 0, 0), (0, 0, 0, 255), (0, 255, 255, 0)];
+        (int R, int G, int B)[] expected = [(255, 255, 255), (0, 255, 255), (0, 0, 0), (255, 0, 0)];
+        string path = _images.Write("cmyk.jpg", CmykJpeg.Create(inks));
+        Assert.Equal(4, ComponentsInFrame(File.ReadAllBytes(path)));
+
+        using var bicubic = _ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", SrArchitecture.Bicubic, 2)
+            .Fit(_ml.Transforms.LoadImages("LowRes", null, "Path").Fit(TestImages.Paths(_ml, [])).Transform(TestImages.Paths(_ml, [])));
+        using var upscaler = SuperResolutionUpscaler.FromTransformer(bicubic);
+        string output = Path.Combine(_images.Directory, "cmyk-x2.png");
+        upscaler.UpscaleFile(path, output);
+        using (var result = Image.Load<Rgba32>(output))
+        {
+            Assert.Equal((64, 16), (result.Width, result.Height));
+            for (int block = 0; block < inks.Length; block++)
+            {
+                var pixel = result[16 * block + 8, 8];
+                AssertNear(expected[block], (pixel.R, pixel.G, pixel.B), $"upscaled block {block}");
+            }
+        }
+
+        // The pipeline's decoder (LoadImages -> MLImage, SkiaSharp) reads the same file to the same colours.
+        var data = _ml.Transforms.LoadImages("Image", null, "Path").Fit(TestImages.Paths(_ml, [path])).Transform(TestImages.Paths(_ml, [path]));
+        var image = Assert.Single(TestImages.ReadImages(data, "Image"));
+        Assert.Equal((32, 8), (image.Width, image.Height));
+        for (int block = 0; block < inks.Length; block++)
+        {
+            int i = 4 * image.Width + 8 * block + 4, plane = image.PlaneSize;
+            AssertNear(expected[block], (image.Planes[i], image.Planes[plane + i], image.Planes[2 * plane + i]), $"decoded block {block}");
+        }
+    }
+
+    private static void AssertNear((int R, int G, int B) expected, (int R, int G, int B) actual, string what)
+        => Assert.True(Math.Abs(expected.R - actual.R) <= 3 && Math.Abs(expected.G - actual.G) <= 3 && Math.Abs(expected.B - actual.B) <= 3,
+            $"{what}: expected {expected}, got {actual}");
+
+    /// <summary>The component count in the JPEG's start-of-frame marker (4 for CMYK).</summary>
+    private static int ComponentsInFrame(byte[] jpeg)
+    {
+        for (int i = 2; i + 9 < jpeg.Length; i++)
+        {
+            if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xC0)
+                return jpeg[i + 9];
+        }
+
+        return 0;
+    }
+
+    [Fact]
     public void ShortFuzz_MutatedFilesEitherDecodeOrFailClearly()
     {
         var seeds = SeedFiles.Create(Path.Combine(AppContext.BaseDirectory, "samples"));
