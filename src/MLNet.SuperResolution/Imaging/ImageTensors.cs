@@ -20,16 +20,25 @@ internal static class ImageTensors
     {
         if (left < 0 || top < 0 || width <= 0 || height <= 0 || left + width > image.Width || top + height > image.Height)
             throw new ArgumentException($"A {width}x{height} region at ({left}, {top}) does not fit a {image.Width}x{image.Height} image.");
-        var values = new float[3 * width * height];
-        for (int c = 0, i = 0; c < 3; c++)
-            for (int y = 0; y < height; y++)
-            {
-                var row = image.Planes.AsSpan(c * image.PlaneSize + (top + y) * image.Width + left, width);
-                for (int x = 0; x < width; x++, i++)
-                    values[i] = row[x] / 255f;
-            }
+        // Bytes are copied row by row (memcpy), and the byte -> float conversion and the division run in libtorch's
+        // vectorised kernels: the result equals byte / 255f in managed code (IEEE division both ways; a test checks
+        // all 256 values), at a fraction of the cost of a per-pixel managed loop.
+        byte[] bytes;
+        if (left == 0 && top == 0 && width == image.Width && height == image.Height)
+        {
+            bytes = image.Planes;
+        }
+        else
+        {
+            bytes = new byte[3 * width * height];
+            for (int c = 0, i = 0; c < 3; c++)
+                for (int y = 0; y < height; y++, i += width)
+                    image.Planes.AsSpan(c * image.PlaneSize + (top + y) * image.Width + left, width).CopyTo(bytes.AsSpan(i, width));
+        }
 
-        var cpu = tensor(values, new long[] { 1, 3, height, width });
+        using var max = 255f.ToScalar();
+        using var u8 = tensor(bytes, new long[] { 1, 3, height, width });
+        var cpu = u8.to(ScalarType.Float32).div_(max);
         return device is null || device.type == DeviceType.CPU ? cpu : cpu.to(device);
     }
 
