@@ -4,20 +4,24 @@
 //        [--feat 32] [--blocks 8] [--epochs 60] [--patches-per-image 64] [--batch 16] [--lr 5e-4] [--init x2.safetensors]
 //        [--shared ../shared] [--minutes M]
 //   dotnet run -c Release --project examples/DefaultWeights -- eval <model.zip> [--shared ../shared]
+//   dotnet run -c Release --project examples/DefaultWeights -- figure <photo> [--scale 4] [--crop x,y,w,h] [--zoom 2]
+//        [--out docs/before-after-x4.png]
 //
 // train: EDSR (baseline form: no residual scaling) on the 100 BSD100 photos, LR made by DownscaleImages (the protocol's
 // bicubic), L1 loss, Adam, cosine schedule; checkpoints under <out>/x<scale>/ so a killed run resumes where it stopped.
 // Writes <out>/edsr-default-x<scale>.zip (ML.NET model) and .safetensors (PyTorch state_dict, to start x3/x4 from),
 // then prints the Set5/Set14 table next to bicubic and the imported public FSRCNN weights.
+// figure: the README's before/after picture: the photo downscaled by the scale (the protocol's bicubic), then upscaled
+// back by bicubic and by the embedded default model, next to the original; a crop of each, enlarged by --zoom.
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
 using MLNet.SuperResolution;
 using MLNet.SuperResolution.Architectures;
 
-var options = Arguments.Parse(args.Skip(1).ToArray());
+var options = Arguments.Parse(args.Skip(args.FirstOrDefault() == "train" ? 1 : 2).ToArray());
 string shared = Path.GetFullPath(options.Get("shared", Path.Combine("..", "shared")));
-if (!Directory.Exists(Path.Combine(shared, "data", "benchmark")))
+if (args.FirstOrDefault() != "figure" && !Directory.Exists(Path.Combine(shared, "data", "benchmark")))
 {
     Console.Error.WriteLine($"Data not found under {shared}; pass --shared <dir>.");
     return 2;
@@ -34,10 +38,12 @@ switch (args.FirstOrDefault())
 {
     case "train":
         return Train();
+    case "figure" when args.Length >= 2:
+        return Figure(args[1]);
     case "eval" when args.Length >= 2:
         return Evaluate(ml.Model.Load(args[1], out _), ReadScale(args[1]));
     default:
-        Console.Error.WriteLine("usage: DefaultWeights train --scale 2|3|4 [...] | eval <model.zip>");
+        Console.Error.WriteLine("usage: DefaultWeights train --scale 2|3|4 [...] | eval <model.zip> | figure <photo> [--scale 4] [--crop x,y,w,h]");
         return 2;
 }
 
@@ -48,7 +54,7 @@ int Train()
     string checkpoints = Path.Combine(output, $"x{scale}");
     Directory.CreateDirectory(checkpoints);
     var train = Directory.GetFiles(Path.Combine(shared, "data", "train", "BSD100"), "*.png").OrderBy(p => p, StringComparer.Ordinal)
-        .Select(p => new ImagePath { Path = p }).ToArray();
+        .Select(p => new PathRow { Path = p }).ToArray();
     IDataView data = ml.Data.LoadFromEnumerable(train);
     var network = EdsrBaselineOptions.Paper with { NumFeat = options.GetInt("feat", 32), NumBlock = options.GetInt("blocks", 8) };
     var srOptions = new SuperResolutionOptions
@@ -73,7 +79,7 @@ int Train()
     };
     Console.WriteLine($"Training EDSR (NumFeat {network.NumFeat}, NumBlock {network.NumBlock}) x{scale} on {train.Length} BSD100 photos, " +
                       $"{srOptions.Epochs} epochs x {srOptions.PatchesPerImage} patches/image, HR patch {srOptions.PatchSize}, threads {TorchSharp.torch.get_num_threads()}.");
-    var pipeline = ml.Transforms.LoadImages("HighRes", null, nameof(ImagePath.Path))
+    var pipeline = ml.Transforms.LoadImages("HighRes", null, nameof(PathRow.Path))
         .Append(ml.Transforms.DownscaleImages("LowRes", scale, "HighRes"))
         .Append(ml.Transforms.SuperResolution(srOptions));
     var clock = Stopwatch.StartNew();
@@ -99,10 +105,10 @@ int Evaluate(ITransformer superResolution, int scale)
     {
         string folder = Path.Combine(shared, "data", "benchmark", set, $"x{scale}");
         var rows = Directory.GetFiles(Path.Combine(folder, "HR"), "*.png").OrderBy(p => p, StringComparer.Ordinal)
-            .Select(hr => new Pair { HighResPath = hr, LowResPath = Path.Combine(folder, "LR", Path.GetFileName(hr)) }).ToArray();
+            .Select(hr => new PairRow { HighResPath = hr, LowResPath = Path.Combine(folder, "LR", Path.GetFileName(hr)) }).ToArray();
         IDataView data = ml.Data.LoadFromEnumerable(rows);
-        var load = ml.Transforms.LoadImages("HighRes", null, nameof(Pair.HighResPath))
-            .Append(ml.Transforms.LoadImages("LowRes", null, nameof(Pair.LowResPath)));
+        var load = ml.Transforms.LoadImages("HighRes", null, nameof(PairRow.HighResPath))
+            .Append(ml.Transforms.LoadImages("LowRes", null, nameof(PairRow.LowResPath)));
         var loaded = load.Fit(data).Transform(data);
         Row("bicubic", ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", SrArchitecture.Bicubic, scale).Fit(loaded).Transform(loaded));
         string fsrcnn = Path.Combine(shared, "weights", "fsrcnn", $"fsrcnn_x{scale}.pth");
@@ -121,49 +127,62 @@ int Evaluate(ITransformer superResolution, int scale)
     return 0;
 }
 
+int Figure(string photo)
+{
+    int scale = options.GetInt("scale", 4), zoom = options.GetInt("zoom", 2);
+    string output = Path.GetFullPath(options.Get("out", Path.Combine("docs", $"before-after-x{scale}.png")));
+    IDataView data = ml.Data.LoadFromEnumerable(new[] { new PathRow { Path = Path.GetFullPath(photo) } });
+    var model = ml.Transforms.LoadImages("HighRes", null, nameof(PathRow.Path))
+        .Append(ml.Transforms.DownscaleImages("LowRes", scale, "HighRes"))
+        .Append(ml.Transforms.ApplySuperResolutionModel("Bicubic", "LowRes", SrArchitecture.Bicubic, scale))
+        .Append(ml.Transforms.ApplySuperResolutionModel("Default", "LowRes", scale))
+        .Fit(data);
+    var upscaled = model.Transform(data);
+    var panels = new List<SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>>();
+    int[] crop = options.Get("crop", "0,0,160,120").Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+    foreach (string column in new[] { "Bicubic", "Default", "HighRes" })
+    {
+        using var cursor = upscaled.GetRowCursor(new[] { upscaled.Schema[column] });
+        var getter = cursor.GetGetter<Microsoft.ML.Data.MLImage>(upscaled.Schema[column]);
+        cursor.MoveNext();
+        Microsoft.ML.Data.MLImage image = null!;
+        getter(ref image);
+        var panel = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>(crop[2] * zoom, crop[3] * zoom);
+        var bgra = image.Pixels;
+        for (int y = 0; y < panel.Height; y++)
+            for (int x = 0; x < panel.Width; x++)
+            {
+                int p = 4 * ((crop[1] + y / zoom) * image.Width + crop[0] + x / zoom);
+                panel[x, y] = new SixLabors.ImageSharp.PixelFormats.Rgba32(bgra[p + 2], bgra[p + 1], bgra[p], 255);
+            }
+
+        image.Dispose();
+        panels.Add(panel);
+    }
+
+    const int Gap = 8;
+    using var figure = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>(
+        panels.Sum(p => p.Width) + Gap * (panels.Count - 1), panels[0].Height, new SixLabors.ImageSharp.PixelFormats.Rgba32(255, 255, 255, 255));
+    for (int i = 0, left = 0; i < panels.Count; left += panels[i].Width + Gap, i++)
+        for (int y = 0; y < panels[i].Height; y++)
+            for (int x = 0; x < panels[i].Width; x++)
+                figure[left + x, y] = panels[i][x, y];
+    Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+    SixLabors.ImageSharp.ImageExtensions.SaveAsPng(figure, output);
+    foreach (var panel in panels)
+        panel.Dispose();
+    foreach (string column in new[] { "Bicubic", "Default" })
+    {
+        var m = ml.SuperResolution().Evaluate(upscaled, scale: scale, labelColumnName: "HighRes", scoreColumnName: column);
+        Console.WriteLine($"{Path.GetFileName(photo)} x{scale} {column}: {m.Psnr:F3} dB / {m.Ssim:F4} (whole photo, the protocol)");
+    }
+
+    Console.WriteLine($"Wrote {output}: bicubic | default model | original, crop {string.Join(",", crop)} of the x{scale} result, zoom {zoom}.");
+    return 0;
+}
+
 static int ReadScale(string path)
 {
     var digits = new string(Path.GetFileNameWithoutExtension(path).Reverse().TakeWhile(char.IsDigit).Reverse().ToArray());
     return int.Parse(digits, CultureInfo.InvariantCulture);
-}
-
-/// <summary>A training row: an image file.</summary>
-internal sealed class ImagePath
-{
-    public string Path { get; set; } = string.Empty;
-}
-
-/// <summary>A benchmark image and its MATLAB-made low-resolution version.</summary>
-internal sealed class Pair
-{
-    public string HighResPath { get; set; } = string.Empty;
-
-    public string LowResPath { get; set; } = string.Empty;
-}
-
-/// <summary>--name value pairs.</summary>
-internal sealed class Arguments
-{
-    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
-
-    public static Arguments Parse(string[] args)
-    {
-        var result = new Arguments();
-        for (int i = 0; i + 1 < args.Length; i += 2)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal))
-                continue;
-            result._values[args[i][2..]] = args[i + 1];
-        }
-
-        return result;
-    }
-
-    public string Get(string name, string fallback) => _values.GetValueOrDefault(name, fallback);
-
-    public string? GetOrNull(string name) => _values.GetValueOrDefault(name);
-
-    public int GetInt(string name, int fallback) => _values.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-
-    public double GetDouble(string name, double fallback) => _values.TryGetValue(name, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
 }

@@ -26,8 +26,3 @@ Console.WriteLine($"Causes behind the clear errors: {string.Join(", ", result.Re
 foreach (var line in result.Unexpected.Take(50))
     Console.WriteLine("  " + line);
 return result.Unexpected.Count == 0 ? 0 : 1;
-
-internal sealed class PathRow
-{
-    public string Path { get; set; } = string.Empty;
-}

@@ -60,8 +60,3 @@ static long PeakRssMb()
     string? line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
     return line is null ? -1 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
 }
-
-internal sealed class PathRow
-{
-    public string Path { get; set; } = string.Empty;
-}

@@ -21,11 +21,11 @@ foreach (string set in new[] { "Set5", "Set14" })
     {
         string folder = Path.Combine(shared, "data", "benchmark", set, $"x{scale}");
         var rows = Directory.GetFiles(Path.Combine(folder, "HR"), "*.png").OrderBy(p => p)
-            .Select(hr => new Pair { HighResPath = hr, LowResPath = Path.Combine(folder, "LR", Path.GetFileName(hr)) }).ToArray();
+            .Select(hr => new PairRow { HighResPath = hr, LowResPath = Path.Combine(folder, "LR", Path.GetFileName(hr)) }).ToArray();
         IDataView data = ml.Data.LoadFromEnumerable(rows);
-        var matlabLowRes = ml.Transforms.LoadImages("HighRes", null, nameof(Pair.HighResPath))
-            .Append(ml.Transforms.LoadImages("LowRes", null, nameof(Pair.LowResPath)));
-        var ourLowRes = ml.Transforms.LoadImages("HighRes", null, nameof(Pair.HighResPath))
+        var matlabLowRes = ml.Transforms.LoadImages("HighRes", null, nameof(PairRow.HighResPath))
+            .Append(ml.Transforms.LoadImages("LowRes", null, nameof(PairRow.LowResPath)));
+        var ourLowRes = ml.Transforms.LoadImages("HighRes", null, nameof(PairRow.HighResPath))
             .Append(ml.Transforms.DownscaleImages("LowRes", scale, "HighRes"));
 
         Report(set, scale, "bicubic (MATLAB LR files)", matlabLowRes.Append(ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", SrArchitecture.Bicubic, scale)));
@@ -47,11 +47,3 @@ foreach (string set in new[] { "Set5", "Set14" })
 }
 
 return 0;
-
-/// <summary>A benchmark image and its MATLAB-made low-resolution version.</summary>
-internal sealed class Pair
-{
-    public string HighResPath { get; set; } = string.Empty;
-
-    public string LowResPath { get; set; } = string.Empty;
-}

@@ -200,8 +200,3 @@ internal sealed record Options(int Count, int Every, int Warmup, SrArchitecture 
         return options;
     }
 }
-
-internal sealed class PathRow
-{
-    public string Path { get; set; } = string.Empty;
-}

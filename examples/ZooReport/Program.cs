@@ -205,19 +205,7 @@ Image<Rgba32> TimingInput()
     return image;
 }
 
-/// <summary>A row of training data.</summary>
-internal sealed class PathRow
-{
-    public string Path { get; set; } = string.Empty;
-}
 
-/// <summary>A benchmark image and its MATLAB-made LR file.</summary>
-internal sealed class PairRow
-{
-    public string HighResPath { get; set; } = string.Empty;
-
-    public string LowResPath { get; set; } = string.Empty;
-}
 
 /// <summary>The budget and data every network gets.</summary>
 internal sealed record ReportSettings(int Scale, int Patches, int PatchesPerImage, int BatchSize, int PatchSize, double LearningRate, int WarmupSteps,
@@ -229,31 +217,3 @@ internal sealed record Score(double Psnr, double Ssim);
 /// <summary>One row of the report.</summary>
 internal sealed record NetworkResult(string Network, string Channels, long Parameters, double TrainingSeconds, double PatchesPerSecond,
     double InferenceMs, int SkippedSteps, Dictionary<string, Score> Scores, string? Error);
-
-/// <summary>--name value pairs and --flags.</summary>
-internal sealed class Arguments
-{
-    private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
-
-    public static Arguments Parse(string[] args)
-    {
-        var result = new Arguments();
-        for (int i = 0; i < args.Length; i++)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal))
-                throw new ArgumentException($"Unexpected argument '{args[i]}'.");
-            bool hasValue = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal);
-            result._values[args[i][2..]] = hasValue ? args[++i] : null;
-        }
-
-        return result;
-    }
-
-    public bool Has(string name) => _values.ContainsKey(name);
-
-    public string Get(string name, string fallback) => _values.GetValueOrDefault(name) ?? fallback;
-
-    public string? GetOrNull(string name) => _values.GetValueOrDefault(name);
-
-    public int GetInt(string name, int fallback) => _values.GetValueOrDefault(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-}
