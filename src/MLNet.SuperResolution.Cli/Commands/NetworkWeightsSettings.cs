@@ -46,7 +46,7 @@ internal abstract class NetworkWeightsSettings : CommandSettings
     protected string? NetworkProblem()
     {
         if (!NamesArchitecture(out var architecture))
-            return $"Unknown architecture '{Architecture}'; one of: {string.Join(", ", Enum.GetNames<SrArchitecture>())}.";
+            return UnknownName<SrArchitecture>("architecture", Architecture);
         if (Scale is null)
             return "--arch needs --scale.";
         var scales = SrModelZoo.Get(architecture).Scales;
@@ -56,11 +56,7 @@ internal abstract class NetworkWeightsSettings : CommandSettings
             return $"{architecture} needs --weights (a PyTorch state_dict).";
         if (Weights is not null && !File.Exists(Weights))
             return $"Weights file not found: {Weights}";
-        if (!TryParseName<SrPreset>(Preset, out _))
-            return $"Unknown preset '{Preset}'; one of: {string.Join(", ", Enum.GetNames<SrPreset>())}.";
-        if (Channels is not null && !TryParseName<SrChannels>(Channels, out _))
-            return $"Unknown channels '{Channels}'; one of: {string.Join(", ", Enum.GetNames<SrChannels>())}.";
-        return null;
+        return UnknownName<SrPreset>("preset", Preset) ?? (Channels is null ? null : UnknownName<SrChannels>("channels", Channels));
     }
 
     /// <summary>
@@ -85,6 +81,13 @@ internal abstract class NetworkWeightsSettings : CommandSettings
         var empty = ml.Data.LoadFromEnumerable(Array.Empty<PathRow>());
         return ml.Transforms.LoadImages(imageColumn, imageFolder: null, nameof(PathRow.Path)).Fit(empty).Transform(empty);
     }
+
+    /// <summary>
+    /// Null when <paramref name="text"/> names a <typeparamref name="T"/> (see <see cref="TryParseOption{T}"/>); otherwise
+    /// the error to show, e.g. "Unknown loss 'L3'; one of: L1, L2, Charbonnier.".
+    /// </summary>
+    internal static string? UnknownName<T>(string what, string? text) where T : struct, Enum
+        => TryParseName<T>(text, out _) ? null : $"Unknown {what} '{text}'; one of: {string.Join(", ", Enum.GetNames<T>())}.";
 
     /// <summary>Parses an enum option by name (case-insensitive; numbers are not names).</summary>
     internal static bool TryParseOption<T>(string? text, out T value) where T : struct, Enum => TryParseName(text, out value);

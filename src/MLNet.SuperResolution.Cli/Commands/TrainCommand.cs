@@ -190,20 +190,18 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             if (string.IsNullOrWhiteSpace(Output))
                 return ValidationResult.Error("--output <MODEL_ZIP> is required, e.g. `sr train photos/ --arch Espcn --scale 2 -o espcn-x2.zip`.");
             if (!NetworkWeightsSettings.TryParseOption<SrArchitecture>(Architecture, out var architecture))
-                return ValidationResult.Error($"Unknown architecture '{Architecture}'; one of: {string.Join(", ", Enum.GetNames<SrArchitecture>())}.");
+                return ValidationResult.Error(NetworkWeightsSettings.UnknownName<SrArchitecture>("architecture", Architecture)!);
             if (architecture == SrArchitecture.Bicubic)
                 return ValidationResult.Error("Bicubic has nothing to train; pick a network (see `sr models`).");
             var scales = SrModelZoo.Get(architecture).Scales;
             if (!scales.Contains(Scale))
                 return ValidationResult.Error($"{architecture} does not support scale {Scale}; supported: {string.Join(", ", scales)}.");
-            if (!NetworkWeightsSettings.TryParseOption<SrPreset>(Preset, out _))
-                return ValidationResult.Error($"Unknown preset '{Preset}'; one of: {string.Join(", ", Enum.GetNames<SrPreset>())}.");
-            if (Channels is not null && !NetworkWeightsSettings.TryParseOption<SrChannels>(Channels, out _))
-                return ValidationResult.Error($"Unknown channels '{Channels}'; one of: {string.Join(", ", Enum.GetNames<SrChannels>())}.");
-            if (!NetworkWeightsSettings.TryParseOption<SrLearningRateSchedule>(Schedule, out _))
-                return ValidationResult.Error($"Unknown schedule '{Schedule}'; one of: {string.Join(", ", Enum.GetNames<SrLearningRateSchedule>())}.");
-            if (!NetworkWeightsSettings.TryParseOption<SrLoss>(Loss, out _))
-                return ValidationResult.Error($"Unknown loss '{Loss}'; one of: {string.Join(", ", Enum.GetNames<SrLoss>())}.");
+            string? unknown = NetworkWeightsSettings.UnknownName<SrPreset>("preset", Preset)
+                ?? (Channels is null ? null : NetworkWeightsSettings.UnknownName<SrChannels>("channels", Channels))
+                ?? NetworkWeightsSettings.UnknownName<SrLearningRateSchedule>("schedule", Schedule)
+                ?? NetworkWeightsSettings.UnknownName<SrLoss>("loss", Loss);
+            if (unknown is not null)
+                return ValidationResult.Error(unknown);
             if (Init is not null && !File.Exists(Init))
                 return ValidationResult.Error($"--init weights not found: {Init}");
             if (InitSkipMismatched && Init is null)
