@@ -52,9 +52,12 @@ internal static class ImageColumns
     public static Func<RgbImage?> MakeReader(DataViewRow row, DataViewSchema.Column column)
     {
         var getter = row.GetGetter<MLImage>(column);
+        // Not disposed here: the image may belong to the caller (LoadFromEnumerable, a PredictionEngine input) and be used
+        // again. ML.NET's convention does the rest: LoadImages disposes the image it made for the previous row when it
+        // is handed the same variable for the next one, so this variable lives as long as the reader.
+        MLImage image = null!; // the getter may leave it null: no image in this row
         return () =>
         {
-            MLImage image = null!; // the getter may leave it null: no image in this row
             try
             {
                 getter(ref image);
@@ -67,10 +70,6 @@ internal static class ImageColumns
                     ? $"the file is not an image that LoadImages (SkiaSharp) can decode: empty, cut off within its header, or not an image format ({e.Message})"
                     : e.Message;
                 throw BadRowError.Create($"Could not read the image in column '{column.Name}' at row {row.Position}{DescribeRow(row)}: {problem}", e);
-            }
-            finally
-            {
-                image?.Dispose();
             }
         };
     }
