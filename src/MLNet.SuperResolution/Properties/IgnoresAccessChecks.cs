@@ -7,6 +7,9 @@ using System.Runtime.CompilerServices;
 [assembly: InternalsVisibleTo("MLNet.SuperResolution.Tests")]
 // The `sr` tool shares the library's atomic file writing.
 [assembly: InternalsVisibleTo("sr")]
+// The benchmarks (benchmarks/) build the internal network types directly.
+[assembly: InternalsVisibleTo("TorchCompare")]
+[assembly: InternalsVisibleTo("MLNet.SuperResolution.Benchmarks")]
 
 namespace System.Runtime.CompilerServices
 {

@@ -1,0 +1,222 @@
+// TorchCompare: the TorchSharp side of build/compare-pytorch.sh. Commands (all take --threads N, default 2):
+//   list                                   the compared case names, one a line
+//   ceiling  --out FILE [--reps 10]        a 2048^2 float32 matmul and a 3x3 64->64 conv on 256^2 through libtorch (GFLOP/s)
+//   network  --case NAME --dir DIR [--reps 10] [--warmup 2] [--train-reps 10]
+//            exports the case's random-initialised weights (DIR/NAME.pth), its inputs and our outputs (raw float32),
+//            times forward and one training step, and writes DIR/NAME.json for build/compare_pytorch.py
+//   pipeline --case NAME --out FILE [--images 8] [--size 256] [--reps 10] [--warmup 2]
+//            ML.NET Transform + read of N images vs the raw forward on the same tensors
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using MLNet.SuperResolution.Benchmarks;
+using MLNet.SuperResolution.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+var options = Options.Parse(args.Skip(1));
+if (args.Length == 0)
+{
+    Console.Error.WriteLine("usage: TorchCompare list|ceiling|network|pipeline [--options]; see Program.cs");
+    return 2;
+}
+
+set_num_threads(options.Int("threads", 2));
+switch (args[0])
+{
+    case "list":
+        foreach (var c in BenchCase.CompareSet)
+            Console.WriteLine(c.Name);
+        return 0;
+    case "list-pipeline":
+        foreach (var c in BenchCase.PipelineSet)
+            Console.WriteLine(c.Name);
+        return 0;
+    case "ceiling":
+        Ceiling(options);
+        return 0;
+    case "network":
+        Network(options);
+        return 0;
+    case "pipeline":
+        Pipeline(options);
+        return 0;
+    default:
+        Console.Error.WriteLine($"Unknown command '{args[0]}'.");
+        return 2;
+}
+
+static void Ceiling(Options options)
+{
+    int reps = options.Int("reps", 10);
+    const int n = 2048;
+    using var a = Measure.Random(1, n, n);
+    using var b = Measure.Random(2, n, n);
+    var matmulMs = Measure.Time(() => { using var c = a.matmul(b); }, warmup: 3, reps);
+    double matmulGflops = 2.0 * n * n * n / (Measure.Median(matmulMs) * 1e6);
+
+    using var x = Measure.Random(3, 1, 64, 256, 256);
+    using var conv = nn.Conv2d(64, 64, 3, padding: 1);
+    conv.eval();
+    var convMs = Measure.Time(() =>
+    {
+        using var noGrad = no_grad();
+        using var y = conv.forward(x);
+    }, warmup: 3, reps);
+    double convGflops = 2.0 * 64 * 9 * 64 * 256 * 256 / (Measure.Median(convMs) * 1e6);
+
+    var result = new Dictionary<string, object>
+    {
+        ["threads"] = get_num_threads(),
+        ["matmul_n"] = n,
+        ["matmul_ms"] = matmulMs,
+        ["matmul_gflops"] = matmulGflops,
+        ["conv3x3_64_256_ms"] = convMs,
+        ["conv3x3_64_256_gflops"] = convGflops,
+    };
+    File.WriteAllText(options.Required("out"), JsonSerializer.Serialize(result));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"ceiling ({get_num_threads()} threads): matmul {n}^2 {matmulGflops:F1} GFLOP/s, conv 3x3 64->64 on 256^2 {convGflops:F1} GFLOP/s"));
+}
+
+static void Network(Options options)
+{
+    var benchCase = BenchCase.Parse(options.Required("case"));
+    string dir = options.Required("dir");
+    int reps = options.Int("reps", 10), warmup = options.Int("warmup", 2), trainReps = options.Int("train-reps", reps);
+    Directory.CreateDirectory(dir);
+    string name = benchCase.Name, c = benchCase.ChannelCount.ToString(CultureInfo.InvariantCulture);
+    int s = benchCase.Scale, lr = benchCase.LowResSize;
+    const int batch = 16, hrPatch = 48;
+    if (hrPatch % s != 0)
+        throw new ArgumentException($"The {hrPatch}-pixel HR patch is not a multiple of scale {s}.");
+
+    using var network = benchCase.Build(seed: 1);
+    network.eval();
+    string weights = Path.GetFullPath(Path.Combine(dir, name + ".pth"));
+    PyTorchWeights.Save(network, weights);
+
+    var manifest = new Dictionary<string, object>
+    {
+        ["case"] = name,
+        ["architecture"] = benchCase.Architecture.ToString(),
+        ["preset"] = benchCase.Preset.ToString(),
+        ["channels"] = benchCase.ChannelCount,
+        ["scale"] = s,
+        ["lr_size"] = lr,
+        ["threads"] = get_num_threads(),
+        ["parameters"] = network.TrainableParameterCount,
+        ["weights"] = weights,
+        ["batch"] = batch,
+        ["hr_patch"] = hrPatch,
+    };
+
+    using var input = Measure.Random(11, 1, benchCase.ChannelCount, lr, lr);
+    using var probe = Measure.Random(12, 1, benchCase.ChannelCount, 40, 44);
+    using var trainLowRes = Measure.Random(13, batch, benchCase.ChannelCount, hrPatch / s, hrPatch / s);
+    using var trainHighRes = Measure.Random(14, batch, benchCase.ChannelCount, hrPatch, hrPatch);
+    Raw.Write(manifest, dir, name, "input", input);
+    Raw.Write(manifest, dir, name, "probe_input", probe);
+    Raw.Write(manifest, dir, name, "train_lr", trainLowRes);
+    Raw.Write(manifest, dir, name, "train_hr", trainHighRes);
+    using (var noGrad = no_grad())
+    {
+        using var output = network.forward(input);
+        using var probeOutput = network.forward(probe);
+        Raw.Write(manifest, dir, name, "output", output);
+        Raw.Write(manifest, dir, name, "probe_output", probeOutput);
+    }
+
+    var forwardMs = Measure.Time(() => Measure.Forward(network, input), warmup, reps);
+    manifest["forward_ms"] = forwardMs;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{name}: forward {lr}x{lr} x{s} median {Measure.Median(forwardMs):F1} ms ({reps} reps)"));
+
+    using var step = new TrainStep(network);
+    var losses = new List<float>();
+    var trainMs = Measure.Time(() => losses.Add(step.Run(trainLowRes, trainHighRes)), warmup, trainReps);
+    manifest["train_loss0"] = losses[0];
+    manifest["train_ms"] = trainMs;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{name}: train step batch {batch} HR {hrPatch}x{hrPatch} median {Measure.Median(trainMs):F1} ms ({trainReps} reps), first loss {losses[0]:F6}"));
+
+    File.WriteAllText(Path.Combine(dir, name + ".json"), JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
+}
+
+static void Pipeline(Options options)
+{
+    var benchCase = BenchCase.Parse(options.Required("case"));
+    int images = options.Int("images", 8), size = options.Int("size", BenchCase.DefaultLowResSize);
+    int reps = options.Int("reps", 10), warmup = options.Int("warmup", 2);
+    using var bench = new PipelineBench(benchCase, images, size);
+
+    // Interleaved, so that a change of machine load hits both alike.
+    var pipelineMs = new List<double>();
+    var rawMs = new List<double>();
+    for (int i = 0; i < warmup; i++)
+    {
+        bench.PrepareInputs();
+        bench.RunPipeline();
+        bench.RunRawForward();
+    }
+
+    for (int i = 0; i < reps; i++)
+    {
+        bench.PrepareInputs();
+        pipelineMs.AddRange(Measure.Time(bench.RunPipeline, 0, 1));
+        rawMs.AddRange(Measure.Time(bench.RunRawForward, 0, 1));
+    }
+
+    var result = new Dictionary<string, object>
+    {
+        ["case"] = benchCase.Name,
+        ["images"] = images,
+        ["size"] = size,
+        ["threads"] = get_num_threads(),
+        ["pipeline_ms"] = pipelineMs,
+        ["raw_forward_ms"] = rawMs,
+    };
+    File.WriteAllText(options.Required("out"), JsonSerializer.Serialize(result));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{benchCase.Name}: pipeline {images} x {size}^2 median {Measure.Median(pipelineMs):F1} ms, raw forward {Measure.Median(rawMs):F1} ms"));
+}
+
+/// <summary>Raw little-endian float32 files, named in the manifest with their shapes.</summary>
+internal static class Raw
+{
+    public static void Write(Dictionary<string, object> manifest, string dir, string name, string key, Tensor tensor)
+    {
+        string path = Path.GetFullPath(Path.Combine(dir, $"{name}.{key}.f32"));
+        using var contiguous = tensor.to(float32).contiguous();
+        var values = contiguous.data<float>().ToArray();
+        File.WriteAllBytes(path, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        manifest[key] = path;
+        manifest[key + "_shape"] = tensor.shape;
+    }
+}
+
+/// <summary>--name value pairs.</summary>
+internal sealed class Options
+{
+    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+
+    public static Options Parse(IEnumerable<string> args)
+    {
+        var result = new Options();
+        var list = args.ToList();
+        for (int i = 0; i < list.Count; i++)
+        {
+            if (!list[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= list.Count)
+                throw new ArgumentException($"Expected --name value pairs, got '{list[i]}'.");
+            result._values[list[i][2..]] = list[++i];
+        }
+
+        return result;
+    }
+
+    public int Int(string name, int fallback)
+        => _values.TryGetValue(name, out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
+
+    public string Required(string name)
+        => _values.TryGetValue(name, out var text) ? text : throw new ArgumentException($"--{name} is required.");
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Side-by-side: the same networks, weights, inputs and thread count in TorchSharp (this library, libtorch 2.10) and in
+# PyTorch (Debian's python3-torch 1.13, a measuring stick only). Per network: our forward and training step, then
+# theirs, each median of >= 10 repetitions after warm-up, plus the output agreement; then the ML.NET pipeline against
+# the raw forward, and the machine's ceiling (a float32 matmul through our libtorch). Ends with one line per
+# measurement, "RATIO <network> <forward|train|pipeline> <ours/theirs>", then "PEAK <network> <fraction of ceiling>".
+#
+#   bash build/compare-pytorch.sh [--threads N] [--reps R] [--cases "Espcn-Paper-Y-x2 Vdsr-Notes-RGB-x2"] [--out DIR]
+#
+# A few minutes on an idle 2-core machine; timings taken while anything else runs are not comparable.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+threads=2 reps=10 warmup=2 cases="" out=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --threads) threads="$2"; shift 2 ;;
+    --reps) reps="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --cases) cases="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+python=/usr/bin/python3   # Debian's, not a pyenv one earlier on PATH: python3-torch installs there
+
+if ! "$python" -c 'import torch' 2>/dev/null; then
+  echo "Installing Debian's python3-torch (PyTorch 1.13) for the comparison..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null
+fi
+
+echo "Building benchmarks/TorchCompare (Release)..."
+dotnet build -c Release "$root/benchmarks/TorchCompare" -v q -nologo | grep -E "error|Warn|warn" || true
+app="$root/benchmarks/TorchCompare/bin/Release/net10.0/TorchCompare"
+[[ -x "$app" ]] || { echo "TorchCompare did not build" >&2; exit 1; }
+
+out="${out:-$(mktemp -d /tmp/compare-pytorch.XXXXXX)}"
+mkdir -p "$out"
+echo "Results in $out; $threads threads, $reps repetitions after $warmup warm-up."
+export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
+
+"$app" ceiling --threads "$threads" --reps "$reps" --out "$out/ceiling.json"
+[[ -n "$cases" ]] || cases="$("$app" list)"
+for case in $cases; do
+  "$app" network --case "$case" --dir "$out" --threads "$threads" --reps "$reps" --warmup "$warmup"
+  "$python" "$root/build/compare_pytorch.py" network --manifest "$out/$case.json" --reps "$reps" --warmup "$warmup"
+done
+for case in $("$app" list-pipeline); do
+  "$app" pipeline --case "$case" --out "$out/pipeline-$case.json" --threads "$threads" --reps "$reps" --warmup "$warmup" --images 8
+done
+
+echo
+"$python" "$root/build/compare_pytorch.py" summarize --dir "$out" --order "$(echo $cases | tr ' ' ',')"
