@@ -28,10 +28,6 @@ public class PipelineBenchmarks
         _bench = new PipelineBench(BenchCase.Parse(Case), Images);
     }
 
-    /// <summary>Fresh input images (the transformer disposes the ones it read); not measured.</summary>
-    [IterationSetup(Target = nameof(TransformAndRead))]
-    public void PrepareInputs() => _bench!.PrepareInputs();
-
     /// <summary>Transform + read every output image.</summary>
     [Benchmark]
     public void TransformAndRead() => _bench!.RunPipeline();

@@ -44,7 +44,7 @@ internal sealed class PipelineBench : IDisposable
             int left = (i * 37) % Math.Max(1, rgb.Width - size), top = (i * 23) % Math.Max(1, rgb.Height - size);
             var crop = Crop(rgb, left, top, size);
             _crops.Add(crop);
-            _rows.Add(new ImageRow());
+            _rows.Add(new ImageRow { LowRes = crop.ToMLImage() }); // the caller's images: transforms read them, never dispose them
             using var scope = NewDisposeScope();
             var tensor = ImageTensors.ToTensor(crop);
             if (benchCase.Channels == SrChannels.Y)
@@ -61,21 +61,7 @@ internal sealed class PipelineBench : IDisposable
     /// <summary>The network (eval mode, owned by the transformer).</summary>
     public SrNetwork Network { get; }
 
-    /// <summary>
-    /// Puts a fresh <see cref="MLImage"/> of each crop in the input rows: the transformer disposes each input image once it
-    /// has read it (it treats them as LoadImages' per-row images), so every <see cref="RunPipeline"/> needs new ones.
-    /// Not part of the measured work.
-    /// </summary>
-    public void PrepareInputs()
-    {
-        for (int i = 0; i < _rows.Count; i++)
-        {
-            _rows[i].LowRes?.Dispose();
-            _rows[i].LowRes = _crops[i].ToMLImage();
-        }
-    }
-
-    /// <summary>Transform, then read every output image through a cursor (each disposed after reading); call <see cref="PrepareInputs"/> first.</summary>
+    /// <summary>Transform, then read every output image through a cursor (each disposed after reading).</summary>
     public void RunPipeline()
     {
         var output = _transformer.Transform(_images);

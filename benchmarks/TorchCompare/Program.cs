@@ -155,14 +155,12 @@ static void Pipeline(Options options)
     var rawMs = new List<double>();
     for (int i = 0; i < warmup; i++)
     {
-        bench.PrepareInputs();
         bench.RunPipeline();
         bench.RunRawForward();
     }
 
     for (int i = 0; i < reps; i++)
     {
-        bench.PrepareInputs();
         pipelineMs.AddRange(Measure.Time(bench.RunPipeline, 0, 1));
         rawMs.AddRange(Measure.Time(bench.RunRawForward, 0, 1));
     }
