@@ -8,7 +8,7 @@ using SixLabors.ImageSharp.Processing;
 
 namespace ImageFuzz;
 
-/// <summary>Small valid files of every kind the reader sees, made from a bundled CC0 photo.</summary>
+/// <summary>Small valid files of every kind the reader sees, made from a bundled CC0 photo (and a CMYK JPEG made by <see cref="CmykJpeg"/>).</summary>
 public static class SeedFiles
 {
     public static IReadOnlyList<byte[]> Create(string samplesFolder)
@@ -27,11 +27,13 @@ public static class SeedFiles
             (photo, new GifEncoder()),
             (photo, new BmpEncoder()),
         };
-        return encoders.Select(e =>
+        var files = encoders.Select(e =>
         {
             using var stream = new MemoryStream();
             e.Image.Save(stream, e.Encoder);
             return stream.ToArray();
-        }).ToArray();
+        }).ToList();
+        files.Add(CmykJpeg.Create([(0, 0, 0, 0), (255, 0, 0, 0), (0, 0, 0, 255), (0, 255, 255, 0)])); // ImageSharp cannot write CMYK
+        return files;
     }
 }

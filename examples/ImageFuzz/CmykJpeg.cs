@@ -1,12 +1,12 @@
-namespace MLNet.SuperResolution.Tests.Imaging;
+namespace ImageFuzz;
 
 /// <summary>
 /// Writes a baseline JPEG with four components (CMYK) and an Adobe APP14 marker, the way Photoshop stores CMYK: inverted
 /// samples (255 = no ink), colour transform 0. ImageSharp 2.1.13 cannot write one (asked for CMYK, it writes YCbCr), so
-/// this tiny encoder makes the corpus file: each 8x8 block is one flat colour, so only DC coefficients are coded
+/// this tiny encoder makes the corpus file (tests) and a fuzzing seed: each 8x8 block is one flat colour, so only DC coefficients are coded
 /// (quantisation 1, the standard DC Huffman table, an AC table holding only end-of-block).
 /// </summary>
-internal static class CmykJpeg
+public static class CmykJpeg
 {
     /// <summary>One row of 8x8 blocks; each block is a flat ink colour (C, M, Y, K in 0..255, 255 = full ink).</summary>
     public static byte[] Create(IReadOnlyList<(byte C, byte M, byte Y, byte K)> blocks)
