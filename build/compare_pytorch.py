@@ -478,7 +478,7 @@ def run_network(args):
     losses = []
 
     def step():
-        adam.zero_grad()
+        adam.zero_grad(set_to_none=True)  # as TorchSharp (and PyTorch >= 2.0) do by default
         loss = F.l1_loss(model(lr), hr)
         loss.backward()
         adam.step()

@@ -6,6 +6,9 @@
 //            times forward and one training step, and writes DIR/NAME.json for build/compare_pytorch.py
 //   pipeline --case NAME --out FILE [--images 8] [--size 256] [--reps 10] [--warmup 2]
 //            ML.NET Transform + read of N images vs the raw forward on the same tensors
+//   probe    --case NAME [--size LR] [--mode forward|train] [--reps 10] [--warmup 2]
+//            times only the forward (or the training step) and prints every repetition: for comparing fresh
+//            processes (ONEDNN_VERBOSE=1 shows each primitive's kernel and time)
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -40,6 +43,9 @@ switch (args[0])
         return 0;
     case "pipeline":
         Pipeline(options);
+        return 0;
+    case "probe":
+        Probe(options);
         return 0;
     default:
         Console.Error.WriteLine($"Unknown command '{args[0]}'.");
@@ -143,6 +149,87 @@ static void Network(Options options)
     File.WriteAllText(Path.Combine(dir, name + ".json"), JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
 }
 
+static void Probe(Options options)
+{
+    var benchCase = BenchCase.Parse(options.Required("case"));
+    int size = options.Int("size", benchCase.LowResSize);
+    int reps = options.Int("reps", 10), warmup = options.Int("warmup", 2);
+    string mode = options.String("mode", "forward");
+    using var network = benchCase.Build(seed: 1);
+    double[] ms;
+    if (mode == "forward")
+    {
+        // --dtype bf16: weights and input in bfloat16; --channels-last 1: the input in NHWC (oneDNN follows it).
+        network.eval();
+        var dtype = options.String("dtype", "f32") == "bf16" ? bfloat16 : float32;
+        bool channelsLast = options.Int("channels-last", 0) != 0;
+        if (dtype != float32)
+            network.to(dtype);
+        using var input0 = Measure.Random(11, 1, benchCase.ChannelCount, size, size);
+        using var input1 = input0.to(dtype);
+        using var input = channelsLast ? input1.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : input1.alias(); // NCHW shape, NHWC strides
+        ms = Measure.Time(() => Measure.Forward(network, input), warmup, reps);
+        using (no_grad())
+        {
+            using var reference = benchCase.Build(seed: 1);
+            reference.eval();
+            using var expected = reference.forward(input0);
+            using var actual = network.forward(input);
+            using var diff = (actual.to(float32) - expected).abs().max();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"max |out - float32 NCHW out| = {diff.item<float>():E2}"));
+        }
+    }
+    else if (mode == "train")
+    {
+        const int batch = 16, hrPatch = 48;
+        using var lowRes = Measure.Random(13, batch, benchCase.ChannelCount, hrPatch / benchCase.Scale, hrPatch / benchCase.Scale);
+        using var highRes = Measure.Random(14, batch, benchCase.ChannelCount, hrPatch, hrPatch);
+        using var step = new TrainStep(network);
+        ms = Measure.Time(() => step.Run(lowRes, highRes), warmup, reps);
+    }
+    else if (mode == "train-parts")
+    {
+        // The training step's parts, each timed on its own (zero_grad, forward + loss, backward, Adam step).
+        const int batch = 16, hrPatch = 48;
+        using var lowRes = Measure.Random(13, batch, benchCase.ChannelCount, hrPatch / benchCase.Scale, hrPatch / benchCase.Scale);
+        using var highRes = Measure.Random(14, batch, benchCase.ChannelCount, hrPatch, hrPatch);
+        network.train();
+        using var adam = optim.Adam(network.parameters().Where(p => p.requires_grad), lr: 1e-4);
+        var parts = new double[4][];
+        for (int i = 0; i < 4; i++)
+            parts[i] = new double[reps];
+        for (int r = -warmup; r < reps; r++)
+        {
+            using var scope = NewDisposeScope();
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            adam.zero_grad();
+            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var loss = network.TrainingLoss(lowRes, highRes, (o, t) => nn.functional.l1_loss(o, t));
+            long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+            loss.backward();
+            long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+            adam.step();
+            long t4 = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (r < 0)
+                continue;
+            long[] marks = [t0, t1, t2, t3, t4];
+            for (int i = 0; i < 4; i++)
+                parts[i][r] = System.Diagnostics.Stopwatch.GetElapsedTime(marks[i], marks[i + 1]).TotalMilliseconds;
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{benchCase.Name} train parts (median ms): zero_grad {Measure.Median(parts[0]):F2}, forward+loss {Measure.Median(parts[1]):F2}, backward {Measure.Median(parts[2]):F2}, step {Measure.Median(parts[3]):F2}"));
+        return;
+    }
+    else
+    {
+        throw new ArgumentException($"--mode is forward, train or train-parts, not '{mode}'.");
+    }
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{benchCase.Name} {mode} {size}x{size}: median {Measure.Median(ms):F2} ms; each: {string.Join(' ', ms.Select(m => m.ToString("F1", CultureInfo.InvariantCulture)))}"));
+}
+
 static void Pipeline(Options options)
 {
     var benchCase = BenchCase.Parse(options.Required("case"));
@@ -214,6 +301,8 @@ internal sealed class Options
 
     public int Int(string name, int fallback)
         => _values.TryGetValue(name, out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
+
+    public string String(string name, string fallback) => _values.TryGetValue(name, out var text) ? text : fallback;
 
     public string Required(string name)
         => _values.TryGetValue(name, out var text) ? text : throw new ArgumentException($"--{name} is required.");
