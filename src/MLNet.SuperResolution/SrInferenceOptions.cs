@@ -1,8 +1,8 @@
 namespace MLNet.SuperResolution;
 
 /// <summary>
-/// How a network is run on an image: in tiles (for images too large to upscale in one forward pass) and with the
-/// x8 self-ensemble. The defaults upscale images up to 512 x 512 low-resolution pixels in one pass and larger ones in
+/// How a network is run on an image: in tiles (for images too large to upscale in one forward pass), with the
+/// x8 self-ensemble, in channels-last layout and in bfloat16. The defaults upscale images up to 512 x 512 low-resolution pixels in one pass and larger ones in
 /// tiles whose overlap covers the network's receptive field, which gives the whole-image result (to float rounding,
 /// 1e-4) for every network without a global operation. Saved with the model. Ignored by
 /// <see cref="SrArchitecture.Bicubic"/>, which is MATLAB's exact 8-bit <c>imresize</c> on the whole image.
@@ -42,6 +42,20 @@ public sealed class SrInferenceOptions
     /// </summary>
     public bool SelfEnsemble { get; set; }
 
+    /// <summary>
+    /// Runs the network on channels-last (NHWC) activations, the layout oneDNN's CPU convolutions work in natively:
+    /// 5-20% faster for RGB networks on the development CPU (AVX-512), the same results to float rounding (4e-7).
+    /// Default false.
+    /// </summary>
+    public bool ChannelsLast { get; set; }
+
+    /// <summary>
+    /// The number format of the network at inference: <see cref="SrPrecision.Float32"/> (default, the reference) or
+    /// <see cref="SrPrecision.BFloat16"/> (faster on CPUs with AVX-512 BF16, about one 8-bit level of difference; a
+    /// bfloat16 copy of the network is made on first use, the float32 weights are what the model saves).
+    /// </summary>
+    public SrPrecision Precision { get; set; } = SrPrecision.Float32;
+
     /// <summary>A copy (the transformer keeps its own, so later changes to an options object do not affect it).</summary>
     internal SrInferenceOptions Clone() => (SrInferenceOptions)MemberwiseClone();
 
@@ -55,6 +69,9 @@ public sealed class SrInferenceOptions
         if (TileOverlap is int overlap && overlap < 0)
             throw new ArgumentOutOfRangeException(parameterName, overlap,
                 $"{nameof(TileOverlap)} is {overlap}; use 0 or more low-resolution pixels, or null for the network's receptive field.");
+        if (!Enum.IsDefined(Precision))
+            throw new ArgumentOutOfRangeException(parameterName, Precision,
+                $"{nameof(Precision)} is {(int)Precision}; use {nameof(SrPrecision.Float32)} or {nameof(SrPrecision.BFloat16)}.");
         if (MaxUntiledPixels <= 0)
             throw new ArgumentOutOfRangeException(parameterName, MaxUntiledPixels,
                 $"{nameof(MaxUntiledPixels)} is {MaxUntiledPixels}; use a positive pixel count (default {512 * 512} = 512 x 512).");

@@ -54,6 +54,14 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         [Description("Average the network over the 8 flips and rotations (8x slower, usually a little better).")]
         public bool SelfEnsemble { get; init; }
 
+        [CommandOption("--channels-last")]
+        [Description("Run the network on channels-last activations (faster on most CPUs, same result).")]
+        public bool ChannelsLast { get; init; }
+
+        [CommandOption("--bf16")]
+        [Description("Run the network in bfloat16 (faster on CPUs with AVX-512 BF16; about one 8-bit level of difference).")]
+        public bool BFloat16 { get; init; }
+
         [CommandOption("--threads <N>")]
         [Description("CPU threads for the network (default: libtorch's choice).")]
         public int? Threads { get; init; }
@@ -183,9 +191,16 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
 
     private static (SuperResolutionUpscaler Upscaler, SuperResolutionTransformer? Owned) CreateUpscaler(Settings settings)
     {
-        var inference = settings.Tile is null && settings.Overlap is null && !settings.SelfEnsemble
+        var inference = settings.Tile is null && settings.Overlap is null && !settings.SelfEnsemble && !settings.ChannelsLast && !settings.BFloat16
             ? null
-            : new SrInferenceOptions { TileSize = settings.Tile, TileOverlap = settings.Overlap, SelfEnsemble = settings.SelfEnsemble };
+            : new SrInferenceOptions
+            {
+                TileSize = settings.Tile,
+                TileOverlap = settings.Overlap,
+                SelfEnsemble = settings.SelfEnsemble,
+                ChannelsLast = settings.ChannelsLast,
+                Precision = settings.BFloat16 ? SrPrecision.BFloat16 : SrPrecision.Float32,
+            };
         if (settings.Model is not null)
         {
             var fromFile = SuperResolutionUpscaler.FromModelFile(settings.Model, inference);

@@ -52,7 +52,10 @@ internal static class NetworkFactory
                 nameof(options));
         }
 
-        return descriptor.Create(options, scale, channels);
+        var network = descriptor.Create(options, scale, channels);
+        var sameOptions = options;
+        network.Rebuild = () => descriptor.Create(sameOptions, scale, channels);
+        return network;
     }
 
     /// <summary>

@@ -22,6 +22,12 @@ internal abstract class SrNetwork : nn.Module<Tensor, Tensor>
     /// <summary>Input and output channels: 1 (Y) or 3 (RGB).</summary>
     public int Channels { get; }
 
+    /// <summary>
+    /// Builds another network of the same architecture, scale, channels and options (freshly initialised): set by
+    /// <see cref="NetworkFactory.Create"/>; how inference makes its bfloat16 copy. Null for networks built otherwise.
+    /// </summary>
+    internal Func<SrNetwork>? Rebuild { get; set; }
+
     /// <summary>Number of trainable parameters (those with requires_grad; fixed ones such as MeanShift are not counted).</summary>
     public long TrainableParameterCount => parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 

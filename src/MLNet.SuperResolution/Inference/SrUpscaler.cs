@@ -27,7 +27,12 @@ internal sealed class SrUpscaler : IDisposable
         Network = network;
         Device = device;
         Network?.to(device).eval();
+        if (network is not null && Inference.Precision == SrPrecision.BFloat16)
+            _bfloat16 = new Lazy<SrNetwork>(() => ReducedPrecisionCopy(network, ScalarType.BFloat16));
     }
+
+    /// <summary>The network's bfloat16 copy, made on first use (thread-safe); null unless the options ask for it.</summary>
+    private readonly Lazy<SrNetwork>? _bfloat16;
 
     public SrArchitecture Architecture { get; }
 
@@ -40,7 +45,7 @@ internal sealed class SrUpscaler : IDisposable
 
     public Device Device { get; }
 
-    /// <summary>Tiling and self-ensemble (this upscaler's own copy).</summary>
+    /// <summary>Tiling, self-ensemble, layout and precision (this upscaler's own copy).</summary>
     public SrInferenceOptions Inference { get; }
 
     /// <summary>Upscales an image by <see cref="Scale"/>; thread-safe (inference only, no shared mutable state).</summary>
@@ -132,11 +137,55 @@ internal sealed class SrUpscaler : IDisposable
             : forward(lowRes);
     }
 
-    /// <summary>The network's forward pass, self-ensembled when asked.</summary>
+    /// <summary>
+    /// The network's forward pass on float32 [N, C, h, w]: in bfloat16 and channels-last when the options ask for them,
+    /// and self-ensembled when asked.
+    /// </summary>
     private Func<Tensor, Tensor> NetworkForward()
     {
         var network = Network ?? throw new InvalidOperationException("Bicubic has no network forward pass.");
-        return Inference.SelfEnsemble ? x => SelfEnsemble.Forward(network.forward, x) : network.forward;
+        Func<Tensor, Tensor> forward = network.forward;
+        if (_bfloat16 is not null)
+        {
+            var reduced = _bfloat16.Value;
+            forward = x => reduced.forward(x.to(ScalarType.BFloat16)).to(ScalarType.Float32);
+        }
+
+        if (Inference.ChannelsLast)
+        {
+            // NHWC strides on the input; oneDNN's convolutions keep the layout through the network. (TorchSharp 0.107
+            // has no memory_format argument; this permute-copy-permute is what .contiguous(channels_last) does.)
+            var nchw = forward;
+            forward = x => nchw(x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2));
+        }
+
+        var plain = forward;
+        return Inference.SelfEnsemble ? x => SelfEnsemble.Forward(plain, x) : plain;
+    }
+
+    /// <summary>A copy of <paramref name="network"/> with its parameters and buffers in <paramref name="dtype"/>, in eval mode on <see cref="Device"/>.</summary>
+    private SrNetwork ReducedPrecisionCopy(SrNetwork network, ScalarType dtype)
+    {
+        var copy = network.Rebuild?.Invoke()
+            ?? throw new InvalidOperationException($"{Architecture} was not built by NetworkFactory, so no {dtype} copy can be made; use SrPrecision.Float32.");
+        try
+        {
+            using (var scope = NewDisposeScope())
+            using (var noGrad = no_grad())
+            {
+                var source = network.state_dict();
+                foreach (var (name, value) in copy.state_dict())
+                    value.copy_(source[name]);
+            }
+
+            copy.to(dtype).to(Device).eval();
+            return copy;
+        }
+        catch
+        {
+            copy.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -164,5 +213,10 @@ internal sealed class SrUpscaler : IDisposable
         return (tile, overlap);
     }
 
-    public void Dispose() => Network?.Dispose();
+    public void Dispose()
+    {
+        Network?.Dispose();
+        if (_bfloat16 is { IsValueCreated: true })
+            _bfloat16.Value.Dispose();
+    }
 }

@@ -89,8 +89,8 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SRESTRNS",
-        verWrittenCur: 0x00010004, // Training summary: skipped bad rows (training data, validation set)
-        verReadableCur: 0x00010004,
+        verWrittenCur: 0x00010005, // Inference options: channels-last, precision
+        verReadableCur: 0x00010005,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(SuperResolutionTransformer).Assembly.FullName);
@@ -99,6 +99,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     private const int VersionWithInferenceOptions = 0x00010003;
     private const int VersionWithValidations = 0x00010003;
     private const int VersionWithSkippedRows = 0x00010004;
+    private const int VersionWithPrecision = 0x00010005;
 
     /// <summary>Saves the model (called by ML.NET's model saving).</summary>
     public override void SaveModel(ModelSaveContext ctx)
@@ -121,6 +122,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         // bool: has network; if so the weights are in the binary stream "SRNetwork" (TorchSharp's module format)
         // int: tile size (0: automatic), int: tile overlap (-1: receptive field), long: max untiled pixels,
         //      bool: self-ensemble                                                  [since 0x00010003; before: defaults]
+        //      bool: channels-last, int: precision (SrPrecision)                    [since 0x00010005; before: false, Float32]
         SaveColumns(ctx);
         ctx.Writer.Write((int)Architecture);
         ctx.Writer.Write(Scale);
@@ -158,6 +160,8 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         ctx.Writer.Write(inference.TileOverlap ?? -1);
         ctx.Writer.Write(inference.MaxUntiledPixels);
         ctx.Writer.WriteBoolByte(inference.SelfEnsemble);
+        ctx.Writer.WriteBoolByte(inference.ChannelsLast);
+        ctx.Writer.Write((int)inference.Precision);
     }
 
     // Factory method for SignatureLoadModel.
@@ -262,6 +266,14 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
             inference.TileOverlap = overlap == -1 ? null : overlap;
             inference.MaxUntiledPixels = ctx.Reader.ReadInt64();
             inference.SelfEnsemble = ctx.Reader.ReadBoolByte();
+        }
+
+        if (ctx.Header.ModelVerWritten >= VersionWithPrecision)
+        {
+            inference.ChannelsLast = ctx.Reader.ReadBoolByte();
+            inference.Precision = (SrPrecision)ctx.Reader.ReadInt32();
+            if (!Enum.IsDefined(inference.Precision))
+                throw host.ExceptDecode($"The model's inference precision {(int)inference.Precision} is unknown; the file is corrupt or was edited.");
         }
 
         _upscaler = new SrUpscaler(architecture, scale, channels, network, TorchDevices.Parse(device), inference);

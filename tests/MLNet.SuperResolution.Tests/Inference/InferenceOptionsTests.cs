@@ -23,6 +23,7 @@ public sealed class InferenceOptionsTests : IDisposable
         { new SrInferenceOptions { TileSize = -16 }, "TileSize is -16" },
         { new SrInferenceOptions { TileOverlap = -1 }, "TileOverlap is -1; use 0 or more" },
         { new SrInferenceOptions { MaxUntiledPixels = 0 }, "MaxUntiledPixels is 0; use a positive pixel count" },
+        { new SrInferenceOptions { Precision = (SrPrecision)7 }, "Precision is 7; use Float32 or BFloat16" },
     };
 
     [Theory]
@@ -68,7 +69,7 @@ public sealed class InferenceOptionsTests : IDisposable
         var ml = new MLContext(seed: 1);
         var network = Build(SrArchitecture.Espcn, 2, SrPreset.Notes, SrChannels.Rgb);
         var inference = custom
-            ? new SrInferenceOptions { TileSize = 9, TileOverlap = 5, MaxUntiledPixels = 1000, SelfEnsemble = true }
+            ? new SrInferenceOptions { TileSize = 9, TileOverlap = 5, MaxUntiledPixels = 1000, SelfEnsemble = true, ChannelsLast = true, Precision = SrPrecision.BFloat16 }
             : new SrInferenceOptions();
         var upscaler = new SrUpscaler(SrArchitecture.Espcn, 2, SrChannels.Rgb, network, CPU, inference);
         using var transformer = new SuperResolutionTransformer(ml, "SuperRes", "LowRes", upscaler,
@@ -79,8 +80,8 @@ public sealed class InferenceOptionsTests : IDisposable
         using var loaded = (SuperResolutionTransformer)ml.Model.Load(path, out _);
 
         var saved = loaded.Inference;
-        Assert.Equal((inference.TileSize, inference.TileOverlap, inference.MaxUntiledPixels, inference.SelfEnsemble),
-            (saved.TileSize, saved.TileOverlap, saved.MaxUntiledPixels, saved.SelfEnsemble));
+        Assert.Equal((inference.TileSize, inference.TileOverlap, inference.MaxUntiledPixels, inference.SelfEnsemble, inference.ChannelsLast, inference.Precision),
+            (saved.TileSize, saved.TileOverlap, saved.MaxUntiledPixels, saved.SelfEnsemble, saved.ChannelsLast, saved.Precision));
         Assert.Equal(TestImages.ReadImages(transformer.Transform(lowRes), "SuperRes")[0].Planes,
             TestImages.ReadImages(loaded.Transform(lowRes), "SuperRes")[0].Planes);
     }
