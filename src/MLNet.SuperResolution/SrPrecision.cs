@@ -10,7 +10,8 @@ public enum SrPrecision
     /// bfloat16 (8-bit mantissa) for the network's weights and activations; the image goes in and comes out as float32.
     /// On CPUs with AVX-512 BF16 (e.g. AMD Zen 4, Intel Sapphire Rapids) 1.4-2x faster, most with
     /// <see cref="SrInferenceOptions.ChannelsLast"/>; outputs differ from float32 by about one 8-bit level
-    /// (docs/performance.md has the measured speed and Set5 PSNR change). On CPUs without it, slower than float32.
+    /// (docs/performance.md has the measured speed and Set5 PSNR change). On CPUs without it, it can be slower than
+    /// float32 (not measured here).
     /// </summary>
     BFloat16 = 1,
 }
