@@ -208,10 +208,12 @@ def upsampler(scale, f):
     return nn.Sequential(*layers)
 
 
-class ResBlock(nn.Module):
-    def __init__(self, f, res_scale):
+class ScaledResidual(nn.Module):
+    """x + res_scale * body(x); the body's parameters are under "body." as in the reference code."""
+
+    def __init__(self, body, res_scale):
         super().__init__()
-        self.body = nn.Sequential(conv(f, f, 3), nn.ReLU(), conv(f, f, 3))
+        self.body = body
         self.res_scale = res_scale
 
     def forward(self, x):
@@ -219,6 +221,11 @@ class ResBlock(nn.Module):
         if self.res_scale != 1.0:
             r = r * self.res_scale
         return r + x
+
+
+class ResBlock(ScaledResidual):
+    def __init__(self, f, res_scale):
+        super().__init__(nn.Sequential(conv(f, f, 3), nn.ReLU(), conv(f, f, 3)), res_scale)
 
 
 class CALayer(nn.Module):
@@ -231,17 +238,9 @@ class CALayer(nn.Module):
         return x * self.conv_du(self.avg_pool(x))
 
 
-class Rcab(nn.Module):
+class Rcab(ScaledResidual):
     def __init__(self, f, reduction, res_scale):
-        super().__init__()
-        self.body = nn.Sequential(conv(f, f, 3), nn.ReLU(), conv(f, f, 3), CALayer(f, reduction))
-        self.res_scale = res_scale
-
-    def forward(self, x):
-        r = self.body(x)
-        if self.res_scale != 1.0:
-            r = r * self.res_scale
-        return r + x
+        super().__init__(nn.Sequential(conv(f, f, 3), nn.ReLU(), conv(f, f, 3), CALayer(f, reduction)), res_scale)
 
 
 class ResidualGroup(nn.Module):
