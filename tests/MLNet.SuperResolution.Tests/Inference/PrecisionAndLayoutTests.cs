@@ -66,23 +66,12 @@ public sealed class PrecisionAndLayoutTests(ITestOutputHelper output)
         Assert.Equal(0, again); // the float32 network still gives the float32 result
     }
 
-    private sealed class Pair
-    {
-        public string HighResPath { get; set; } = string.Empty;
-
-        public string LowResPath { get; set; } = string.Empty;
-    }
-
     [SkippableFact]
     public void BFloat16_WithTheDefaultModel_ChangesSet5PsnrByLessThan005dB()
     {
         Skip.IfNot(SrDefaultModel.Scales.Contains(3), "no default x3 weights embedded");
-        string folder = SharedData.Require("data", "benchmark", "Set5", "x3");
         var ml = new MLContext(seed: 1);
-        var data = ml.Data.LoadFromEnumerable(Directory.GetFiles(Path.Combine(folder, "HR"), "*.png").Order()
-            .Select(hr => new Pair { HighResPath = hr, LowResPath = Path.Combine(folder, "LR", Path.GetFileName(hr)) }));
-        var loaded = ml.Transforms.LoadImages("HighRes", null, nameof(Pair.HighResPath))
-            .Append(ml.Transforms.LoadImages("LowRes", null, nameof(Pair.LowResPath))).Fit(data).Transform(data);
+        var loaded = BenchmarkSets.Load(ml, "Set5", 3);
         double Psnr(SrInferenceOptions inference) => ml.SuperResolution().Evaluate(
             ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", 3, inference: inference).Fit(loaded).Transform(loaded), 3, "HighRes", "SuperRes").Psnr;
         double float32 = Psnr(new SrInferenceOptions());
