@@ -65,24 +65,16 @@ internal static class ColorSpace
         ArgumentNullException.ThrowIfNull(x);
         if (x.dim() != 4 || x.shape[1] != 3)
             throw new ArgumentException($"Expected a [N, 3, H, W] tensor, got shape [{string.Join(", ", x.shape)}].", nameof(x));
+        // One 3x3 matrix product over the flattened planes plus the offsets: two passes over the image (per-channel
+        // multiply-adds were 18 passes over full-size planes: pipeline overhead for Y networks at large outputs).
         using var scope = NewDisposeScope();
-        var outputs = new Tensor[3];
+        var weights = new double[9];
         for (int i = 0; i < 3; i++)
-        {
-            // Explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars".
-            using var first = map.Matrix[i, 0].ToScalar();
-            using var offset = map.Offset[i].ToScalar();
-            var sum = x[.., 0].mul(first);
-            for (int j = 1; j < 3; j++)
-            {
-                using var weight = map.Matrix[i, j].ToScalar();
-                sum = sum.add(x[.., j].mul(weight));
-            }
-
-            outputs[i] = sum.add(offset);
-        }
-
-        return stack(outputs, 1).MoveToOuterDisposeScope();
+            for (int j = 0; j < 3; j++)
+                weights[3 * i + j] = map.Matrix[i, j];
+        var matrix = tensor(weights, new long[] { 3, 3 }).to(x.dtype, x.device);
+        var offset = tensor(map.Offset, new long[] { 1, 3, 1 }).to(x.dtype, x.device);
+        return matrix.matmul(x.flatten(2)).add_(offset).view(x.shape).MoveToOuterDisposeScope();
     }
 
     /// <summary>The forward map on the tensors' scale: Forward / 255 and Offset / 255.</summary>

@@ -81,7 +81,8 @@ internal static class ImageTensors
         using var one = 1.ToScalar();
         using var max = 255.ToScalar();
         using var half = 0.5.ToScalar();
-        var bytes = t.detach().to(ScalarType.Float32).cpu().clamp(zero, one).mul(max).add(half).floor().to(ScalarType.Byte).contiguous();
+        // clamp makes the one float copy; the rest works in place on it (each out-of-place step cost a fresh buffer).
+        var bytes = t.detach().to(ScalarType.Float32).cpu().clamp(zero, one).mul_(max).add_(half).floor_().to(ScalarType.Byte).contiguous();
         write(bytes.bytes, left, top, w, h);
     }
 

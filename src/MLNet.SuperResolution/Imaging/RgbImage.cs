@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.ML.Data;
 
 namespace MLNet.SuperResolution.Imaging;
@@ -52,18 +53,23 @@ internal sealed class RgbImage
 
         var planes = new byte[3 * n];
         var alpha = new byte[n];
-        bool opaque = true;
-        int r = bgra ? 2 : 0, b = bgra ? 0 : 2;
-        for (int i = 0; i < n; i++)
+        // One 32-bit read per pixel (little-endian, as on every platform libtorch runs on: byte 0 is the lowest).
+        ReadOnlySpan<uint> words = MemoryMarshal.Cast<byte, uint>(pixels[..(4 * n)]);
+        Span<byte> red = planes.AsSpan(0, n), green = planes.AsSpan(n, n), blue = planes.AsSpan(2 * n, n);
+        int redShift = bgra ? 16 : 0, blueShift = bgra ? 0 : 16;
+        uint alphaAnd = 0xFF;
+        for (int i = 0; i < words.Length; i++)
         {
-            int p = 4 * i;
-            planes[i] = pixels[p + r];
-            planes[n + i] = pixels[p + 1];
-            planes[2 * n + i] = pixels[p + b];
-            alpha[i] = pixels[p + 3];
-            opaque &= alpha[i] == 255;
+            uint word = words[i];
+            red[i] = (byte)(word >> redShift);
+            green[i] = (byte)(word >> 8);
+            blue[i] = (byte)(word >> blueShift);
+            byte a = (byte)(word >> 24);
+            alpha[i] = a;
+            alphaAnd &= a;
         }
 
+        bool opaque = alphaAnd == 0xFF;
         return new RgbImage(width, height, planes, opaque ? null : alpha) { Source = string.IsNullOrEmpty(image.Tag) ? null : image.Tag };
     }
 
@@ -72,14 +78,12 @@ internal sealed class RgbImage
     {
         int n = PlaneSize;
         var pixels = new byte[4 * n];
-        for (int i = 0; i < n; i++)
-        {
-            int p = 4 * i;
-            pixels[p] = Planes[2 * n + i];
-            pixels[p + 1] = Planes[n + i];
-            pixels[p + 2] = Planes[i];
-            pixels[p + 3] = Alpha is null ? (byte)255 : Alpha[i];
-        }
+        // One 32-bit write per pixel: B, G, R, A from the lowest byte up (little-endian, as on every libtorch platform).
+        Span<uint> words = MemoryMarshal.Cast<byte, uint>(pixels.AsSpan());
+        ReadOnlySpan<byte> red = Planes.AsSpan(0, n), green = Planes.AsSpan(n, n), blue = Planes.AsSpan(2 * n, n);
+        ReadOnlySpan<byte> alpha = Alpha;
+        for (int i = 0; i < words.Length; i++)
+            words[i] = blue[i] | ((uint)green[i] << 8) | ((uint)red[i] << 16) | ((alpha.IsEmpty ? 255u : alpha[i]) << 24);
 
         return MLImage.CreateFromPixels(Width, Height, MLPixelFormat.Bgra32, pixels);
     }
