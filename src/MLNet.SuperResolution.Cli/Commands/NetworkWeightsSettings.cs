@@ -64,11 +64,11 @@ internal abstract class NetworkWeightsSettings : CommandSettings
     /// column and the image column (<paramref name="inputColumn"/>) that <c>LoadImages</c> makes of it.
     /// </summary>
     internal (SuperResolutionTransformer Transformer, DataViewSchema InputSchema) CreateTransformer(
-        MLContext ml, string inputColumn = "LowRes", string outputColumn = "SuperRes")
+        MLContext ml, string inputColumn = "LowRes", string outputColumn = "SuperRes", string device = "cpu")
     {
         var images = ImageInput(ml, inputColumn);
         var transformer = ml.Transforms.ApplySuperResolutionModel(outputColumn, inputColumn, ParsedArchitecture, Scale!.Value, Weights,
-            ParsedChannels, preset: ParsedPreset).Fit(images);
+            ParsedChannels, device, ParsedPreset).Fit(images);
         return (transformer, images.Schema);
     }
 

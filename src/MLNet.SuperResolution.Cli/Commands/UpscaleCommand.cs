@@ -62,6 +62,10 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         [Description("Run the network in bfloat16 (faster on CPUs with AVX-512 BF16; about one 8-bit level of difference).")]
         public bool BFloat16 { get; init; }
 
+        [CommandOption("--device <DEVICE>")]
+        [Description("cpu, cuda or cuda:N (CUDA needs a CUDA libtorch backend); default: cpu, or the device saved with --model.")]
+        public string? Device { get; init; }
+
         [CommandOption("--threads <N>")]
         [Description("CPU threads for the network (default: libtorch's choice).")]
         public int? Threads { get; init; }
@@ -87,6 +91,8 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
                 return ValidationResult.Error($"--tile must be at least {SrInferenceOptions.MinTileSize}.");
             if (Overlap is < 0)
                 return ValidationResult.Error("--overlap must be 0 or more.");
+            if (Device is not null && !IsDeviceName(Device))
+                return ValidationResult.Error($"Unknown --device '{Device}'; use cpu, cuda or cuda:N.");
             if (Threads is < 1)
                 return ValidationResult.Error("--threads must be at least 1.");
             return ValidationResult.Success();
@@ -203,7 +209,7 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
             };
         if (settings.Model is not null)
         {
-            var fromFile = SuperResolutionUpscaler.FromModelFile(settings.Model, inference);
+            var fromFile = SuperResolutionUpscaler.FromModelFile(settings.Model, inference, settings.Device);
             if (settings.Scale is { } scale && scale != fromFile.Scale)
             {
                 fromFile.Dispose();
@@ -214,9 +220,9 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         }
 
         if (settings.Architecture is null)
-            return (SuperResolutionUpscaler.FromDefaultModel(settings.Scale ?? 2, inference), null);
+            return (SuperResolutionUpscaler.FromDefaultModel(settings.Scale ?? 2, inference, settings.Device ?? "cpu"), null);
 
-        var (transformer, _) = settings.CreateTransformer(new MLContext());
+        var (transformer, _) = settings.CreateTransformer(new MLContext(), device: settings.Device ?? "cpu");
         return (SuperResolutionUpscaler.FromTransformer(transformer, inference), transformer);
     }
 
@@ -234,6 +240,12 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         if (!Directory.Exists(folder))
             throw new DirectoryNotFoundException($"Folder not found: {folder}");
         return Directory.GetFiles(folder, pattern).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static bool IsDeviceName(string device)
+    {
+        string text = device.Trim().ToLowerInvariant();
+        return text is "cpu" or "cuda" || (text.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(text[5..], out int index) && index >= 0);
     }
 
     private static bool IsImage(string path) => ImageExtensions.Contains(Path.GetExtension(path).ToLowerInvariant());

@@ -32,15 +32,18 @@ public sealed class SuperResolutionUpscaler : IDisposable
     private int _jpegQuality = 95;
     private int _disposed;
 
-    private SuperResolutionUpscaler(SuperResolutionTransformer transformer, IReadOnlyList<IDisposable> owned, SrInferenceOptions? inference)
+    private SuperResolutionUpscaler(SuperResolutionTransformer transformer, IReadOnlyList<IDisposable> owned, SrInferenceOptions? inference,
+        string? device = null)
     {
         _transformer = transformer;
         _owned = owned;
         var upscaler = transformer.Upscaler;
-        // Other inference options run the same network (owned by the transformer) through a second runner.
-        _runner = inference is null
+        // Other inference options (or another device, for a network this upscaler owns) run the same network through a
+        // second runner.
+        _runner = inference is null && device is null
             ? upscaler
-            : new SrUpscaler(upscaler.Architecture, upscaler.Scale, upscaler.Channels, upscaler.Network, upscaler.Device, inference);
+            : new SrUpscaler(upscaler.Architecture, upscaler.Scale, upscaler.Channels, upscaler.Network,
+                device is null ? upscaler.Device : TorchDevices.Parse(device), inference ?? upscaler.Inference);
     }
 
     /// <summary>Uses the network of a fitted transformer; the transformer stays the caller's to dispose (after this upscaler's last call).</summary>
@@ -55,10 +58,11 @@ public sealed class SuperResolutionUpscaler : IDisposable
     /// </summary>
     /// <param name="scale">The upscaling factor, one of <see cref="SrDefaultModel.Scales"/>.</param>
     /// <param name="inference">Tiling and self-ensemble; default: tiles above 512x512 input pixels.</param>
+    /// <param name="device">"cpu" (default), "cuda" or "cuda:N" (needs a CUDA libtorch backend in the application).</param>
     /// <exception cref="ArgumentOutOfRangeException">No default weights for that scale.</exception>
-    public static SuperResolutionUpscaler FromDefaultModel(int scale = 2, SrInferenceOptions? inference = null)
+    public static SuperResolutionUpscaler FromDefaultModel(int scale = 2, SrInferenceOptions? inference = null, string device = "cpu")
     {
-        var transformer = new ApplySuperResolutionModelEstimator(new MLContext(), "SuperRes", "LowRes", scale, "cpu", inference).Transformer;
+        var transformer = new ApplySuperResolutionModelEstimator(new MLContext(), "SuperRes", "LowRes", scale, device, inference).Transformer;
         return new SuperResolutionUpscaler(transformer, [transformer], inference: null);
     }
 
@@ -68,10 +72,11 @@ public sealed class SuperResolutionUpscaler : IDisposable
     /// </summary>
     /// <param name="modelPath">The model zip.</param>
     /// <param name="inference">Tiling and self-ensemble for this upscaler; default: those saved with the model.</param>
+    /// <param name="device">"cpu", "cuda" or "cuda:N" to run on; default: the device saved with the model.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a loadable model (truncated, corrupt or tampered weights,
     /// saved by a newer version), or it holds no super-resolution transform.</exception>
-    public static SuperResolutionUpscaler FromModelFile(string modelPath, SrInferenceOptions? inference = null)
+    public static SuperResolutionUpscaler FromModelFile(string modelPath, SrInferenceOptions? inference = null, string? device = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
         if (!File.Exists(modelPath))
@@ -97,7 +102,7 @@ public sealed class SuperResolutionUpscaler : IDisposable
                 "Save a pipeline that ends with SuperResolution(...) or ApplySuperResolutionModel, or use `sr import`.");
         }
 
-        return new SuperResolutionUpscaler(transformer, owned, inference);
+        return new SuperResolutionUpscaler(transformer, owned, inference, device);
     }
 
     /// <summary>The upscaling factor.</summary>

@@ -85,11 +85,23 @@ public sealed class UpscaleCommandTests(ITestOutputHelper output) : IDisposable
     [InlineData(new[] { "upscale", "{in}", "--arch", "Bicubic" }, "--arch needs --scale")]
     [InlineData(new[] { "upscale", "{dir}/nothing-here.png", "--arch", "Bicubic", "--scale", "2" }, "Input not found")]
     [InlineData(new[] { "upscale", "{in}", "--arch", "Bicubic", "--scale", "2", "--format", "gif" }, "Unknown --format 'gif'")]
+    [InlineData(new[] { "upscale", "{in}", "--scale", "2", "--device", "tpu" }, "Unknown --device 'tpu'; use cpu, cuda or cuda:N")]
     public void InvalidArguments_ExitNonZeroWithAReason(string[] arguments, string message)
     {
         string input = _images.Crop("coffee.png", 20, 16);
         var (code, stdout, stderr) = Sr(arguments.Select(a => a.Replace("{in}", input).Replace("{dir}", _images.Directory)).ToArray());
         Assert.NotEqual(0, code);
         Assert.Contains(message, stdout + stderr);
+    }
+
+    [SkippableFact]
+    public void DeviceCuda_WithoutACudaBackend_SaysWhatToReference()
+    {
+        Skip.If(TorchSharp.torch.cuda.is_available(), "CUDA is available here; the message is for machines without it.");
+        string input = _images.Crop("coffee.png", 20, 16);
+        var (code, stdout, stderr) = Sr("upscale", input, "-o", Path.Combine(_images.Directory, "cuda.png"), "--scale", "2", "--device", "cuda");
+        Assert.NotEqual(0, code);
+        Assert.Contains("CUDA is not available to TorchSharp", stdout + stderr);
+        Assert.Contains("libtorch-cuda", stdout + stderr);
     }
 }
