@@ -14,9 +14,16 @@ namespace MLNet.SuperResolution.Inference;
 /// </summary>
 internal sealed class SrUpscaler : IDisposable
 {
+    /// <summary>
+    /// A runner for <paramref name="network"/> (null for Bicubic) on <paramref name="device"/> with
+    /// <paramref name="inference"/> (copied). <paramref name="ownsNetwork"/>: whether <see cref="Dispose"/> disposes the
+    /// network; false for a second runner over a network that another upscaler owns (what this runner makes itself,
+    /// such as its bfloat16 copy, it always disposes).
+    /// </summary>
     public SrUpscaler(SrArchitecture architecture, int scale, SrChannels channels, SrNetwork? network, Device device,
-        SrInferenceOptions? inference = null)
+        SrInferenceOptions? inference = null, bool ownsNetwork = true)
     {
+        _ownsNetwork = ownsNetwork;
         Inference = inference?.Clone() ?? new SrInferenceOptions();
         Inference.Validate(nameof(inference));
         if (architecture != SrArchitecture.Bicubic && network is null)
@@ -33,6 +40,8 @@ internal sealed class SrUpscaler : IDisposable
 
     /// <summary>The network's bfloat16 copy, made on first use (thread-safe); null unless the options ask for it.</summary>
     private readonly Lazy<SrNetwork>? _bfloat16;
+
+    private readonly bool _ownsNetwork;
 
     public SrArchitecture Architecture { get; }
 
@@ -215,7 +224,8 @@ internal sealed class SrUpscaler : IDisposable
 
     public void Dispose()
     {
-        Network?.Dispose();
+        if (_ownsNetwork)
+            Network?.Dispose();
         if (_bfloat16 is { IsValueCreated: true })
             _bfloat16.Value.Dispose();
     }

@@ -36,14 +36,14 @@ public sealed class SuperResolutionUpscaler : IDisposable
         string? device = null)
     {
         _transformer = transformer;
-        _owned = owned;
         var upscaler = transformer.Upscaler;
         // Other inference options (or another device, for a network this upscaler owns) run the same network through a
-        // second runner.
+        // second runner, which this upscaler disposes (its own bfloat16 copy, not the transformer's network).
         _runner = inference is null && device is null
             ? upscaler
             : new SrUpscaler(upscaler.Architecture, upscaler.Scale, upscaler.Channels, upscaler.Network,
-                device is null ? upscaler.Device : TorchDevices.Parse(device), inference ?? upscaler.Inference);
+                device is null ? upscaler.Device : TorchDevices.Parse(device), inference ?? upscaler.Inference, ownsNetwork: false);
+        _owned = _runner == upscaler ? owned : [_runner, .. owned];
     }
 
     /// <summary>Uses the network of a fitted transformer; the transformer stays the caller's to dispose (after this upscaler's last call).</summary>

@@ -325,7 +325,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
     /// <summary>Mean protocol PSNR (Y, scale pixels shaved) of the network's output over the validation pairs.</summary>
     private double Validate(SrNetwork network, List<(RgbImage Low, RgbImage High)> validation, torch.Device device)
     {
-        var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device); // not disposed: it would dispose the network
+        using var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device, ownsNetwork: false);
         return validation.Count == 0 ? double.NaN : validation.Average(pair => ImageQuality.PsnrY(upscaler.Upscale(pair.Low), pair.High, _options.Scale));
     }
 

@@ -66,6 +66,25 @@ public sealed class PrecisionAndLayoutTests(ITestOutputHelper output)
         Assert.Equal(0, again); // the float32 network still gives the float32 result
     }
 
+    [Fact]
+    public void AnUpscalerWithItsOwnOptions_DisposesItsBFloat16Copy_NotTheTransformersNetwork()
+    {
+        var ml = new MLContext(seed: 1);
+        using var transformer = TestModels.Random(ml, SrArchitecture.Espcn, 2, SrChannels.Rgb, seed: 3);
+        using var input = Input(3);
+        var upscaler = SuperResolutionUpscaler.FromTransformer(transformer, new SrInferenceOptions { Precision = SrPrecision.BFloat16 });
+        using (var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>(8, 6))
+        using (var upscaled = upscaler.Upscale(image)) // makes the bfloat16 copy
+            Assert.Equal(16, upscaled.Width);
+        using (var noGrad = no_grad())
+        using (var output = transformer.Upscaler.Forward(input))
+        {
+            upscaler.Dispose();
+            using var again = transformer.Upscaler.Forward(input); // the transformer's network is still alive and unchanged
+            Assert.Equal(0, (again - output).abs().max().item<float>());
+        }
+    }
+
     [SkippableFact]
     public void BFloat16_WithTheDefaultModel_ChangesSet5PsnrByLessThan005dB()
     {
