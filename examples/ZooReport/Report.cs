@@ -6,7 +6,8 @@ using System.Text.Json;
 /// <summary>Writes the markdown report; the two charts and the grid of crops come from ZooReport.Charts (its own process).</summary>
 internal static class Report
 {
-    public static void Write(string output, ReportSettings settings, List<NetworkResult> results, string work, bool quick)
+    public static void Write(string output, ReportSettings settings, List<NetworkResult> results, IReadOnlyList<MLNet.SuperResolution.SrArchitecture> otherScales,
+        string work, bool quick)
     {
         string images = Path.Combine(output, "zoo-report");
         string first = settings.Sets[0];
@@ -22,7 +23,12 @@ internal static class Report
                       $"trained from scratch on the first {settings.TrainingImages} BSD100 photos (`../shared/data/train/BSD100`) with the same budget: " +
                       $"{settings.Patches:N0} random {settings.PatchSize}x{settings.PatchSize} HR patches with flips and rotations " +
                       $"(batch {settings.BatchSize}, {settings.PatchesPerImage} patches per image per epoch), LR made by `DownscaleImages` " +
-                      $"(MATLAB bicubic), L1 loss, Adam at {settings.LearningRate.ToString(CultureInfo.InvariantCulture)} with a cosine schedule" +
+                      $"(MATLAB bicubic), L1 loss, Adam at {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}" +
+                      (settings.LearningRateOverrides.Count > 0
+                          ? " (" + string.Join(", ", settings.LearningRateOverrides.Select(o => $"{o.Key} at {o.Value.ToString(CultureInfo.InvariantCulture)}")) +
+                            ": at the shared rate its eight PReLU layers without a skip connection stall, with a colour cast that leaves it far below bicubic)"
+                          : "") +
+                      " with a cosine schedule" +
                       (settings.WarmupSteps > 0 ? $" after {settings.WarmupSteps} warm-up steps" : "") +
                       $", gradients clipped to norm {settings.ClipNorm.ToString(CultureInfo.InvariantCulture)}. Evaluation: " +
                       $"{string.Join(" and ", settings.Sets)} with their MATLAB-made LR files, PSNR/SSIM on the Y channel with {settings.Scale} " +
@@ -32,7 +38,8 @@ internal static class Report
         md.AppendLine($"Machine: {Environment.ProcessorCount} cores ({Cpu()}), {TorchSharp.torch.get_num_threads()} torch threads, CPU only, " +
                       $".NET {Environment.Version}, TorchSharp/libtorch CPU. Run finished {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
         md.AppendLine();
-        md.AppendLine("This budget is small (minutes per network): the table ranks how fast each design learns on a CPU, not the " +
+        md.AppendLine("This budget is small (minutes to an hour per network on two cores, against days on GPUs in the papers): " +
+                      "the table ranks how fast each design learns on a CPU, not the " +
                       "papers' converged results (docs/models.md gives those, and docs/default-weights.md a longer run).");
         md.AppendLine();
         var header = new StringBuilder($"| network | channels | parameters | training (min) | patches/s | inference ms ({settings.TimingSize}x{settings.TimingSize}) |");
@@ -67,6 +74,9 @@ internal static class Report
         if (skipped.Count > 0)
             md.AppendLine("Steps skipped for non-finite loss or gradients (oneDNN, docs/implementation-notes.md): " +
                           string.Join(", ", skipped.Select(r => $"{r.Network} {r.SkippedSteps}")) + ".");
+        if (otherScales.Count > 0)
+            md.AppendLine("Not in the comparison, built for other scales only: " + string.Join(", ", otherScales.Select(a =>
+                $"{a} (x{string.Join(", x", MLNet.SuperResolution.SrModelZoo.Get(a).Scales)})")) + ".");
         int beat = trained.Count(r => r.Scores[first].Psnr > results[0].Scores[first].Psnr);
         md.AppendLine($"{beat} of {trained.Count} trained networks beat bicubic on {first}.");
         md.AppendLine();
