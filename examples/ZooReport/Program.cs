@@ -39,8 +39,8 @@ var settings = new ReportSettings(
     PatchSize: quick ? 24 : 48,
     LearningRate: arguments.GetDouble("lr", quick ? 5e-4 : 1e-3),
     // --lr sets one rate for every network (for trials); otherwise FSRCNN gets its own: at 1e-3 its stack of eight
-    // PReLU layers without a skip connection stalls (training loss 0.066 after 1,000 steps, Set5 27.2 dB), at 3e-4 it
-    // learns (0.025).
+    // PReLU layers without a skip connection stalls (training loss 0.066 after 1,000 steps, Set5 27.2 dB). At 3e-4 it
+    // learnt with --threads 1 (0.025 after 1,000 steps) but not with 2 threads (0.076; Set5 26.4 dB): open, see issue 4.
     LearningRateOverrides: arguments.Has("lr") || quick ? [] : new() { [SrArchitecture.Fsrcnn] = 3e-4 },
     WarmupSteps: quick ? 0 : 100,
     ClipNorm: 1.0,
