@@ -2,9 +2,10 @@ namespace MLNet.SuperResolution;
 
 /// <summary>
 /// How a network is run on an image: in tiles (for images too large to upscale in one forward pass), with the
-/// x8 self-ensemble, in channels-last layout and in bfloat16. The defaults upscale images up to 512 x 512 low-resolution pixels in one pass and larger ones in
-/// tiles whose overlap covers the network's receptive field, which gives the whole-image result (to float rounding,
-/// 1e-4) for every network without a global operation. Saved with the model. Ignored by
+/// x8 self-ensemble, in channels-last layout and in bfloat16. The defaults upscale images up to 512 x 512
+/// low-resolution pixels in one pass and larger ones in tiles whose overlap covers the network's receptive field,
+/// which gives the whole-image result (to float rounding, 1e-4) for every network without a global operation. Saved
+/// with the model. Ignored by
 /// <see cref="SrArchitecture.Bicubic"/>, which is MATLAB's exact 8-bit <c>imresize</c> on the whole image.
 /// </summary>
 public sealed class SrInferenceOptions
