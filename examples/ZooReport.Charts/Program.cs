@@ -42,7 +42,9 @@ internal static class Charts
             var label = plot.Add.Text(shown[i].Network, xs[i], ys[i]);
             label.LabelFontSize = 11;
             label.LabelOffsetX = 5;
-            label.LabelOffsetY = -5;
+            // Two points almost on top of each other (EDSR and its baseline): the lower one's label goes below its point.
+            bool crowded = Enumerable.Range(0, shown.Count).Any(j => j != i && Math.Abs(xs[j] - xs[i]) < 0.05 && Math.Abs(ys[j] - ys[i]) < 0.08 && ys[j] > ys[i]);
+            label.LabelOffsetY = crowded ? 8 : -5;
         }
 
         var line = plot.Add.HorizontalLine(bicubicPsnr);
@@ -55,7 +57,7 @@ internal static class Charts
             IntegerTicksOnly = true,
         };
         if (xs.Length > 0)
-            plot.Axes.SetLimitsX(Math.Floor(xs.Min()) - 0.05, Math.Ceiling(xs.Max() + 1e-9) + 0.05); // whole decades: the ticks show
+            plot.Axes.SetLimitsX(Math.Floor(xs.Min()) - 0.05, Math.Max(Math.Ceiling(xs.Max() + 1e-9), xs.Max() + 0.3) + 0.05); // whole decades: the ticks show; room for the labels
         plot.Title($"{set} x2: PSNR (Y) against {xLabel}");
         plot.XLabel($"{xLabel}, log scale");
         plot.YLabel($"PSNR on {set} (dB)");

@@ -59,7 +59,10 @@ public sealed class SuperResolutionOptions
     /// </summary>
     public int PatchSize { get; set; } = 48;
 
-    /// <summary>Adam's learning rate. Default 1e-3.</summary>
+    /// <summary>
+    /// Adam's learning rate. Default 1e-3. Where a network's reference recipe trains some layers at another rate, those
+    /// layers get that multiple of it (FSRCNN: its tail at a tenth; docs/models.md lists such recipes).
+    /// </summary>
     public double LearningRate { get; set; } = 1e-3;
 
     /// <summary>

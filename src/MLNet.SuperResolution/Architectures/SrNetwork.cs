@@ -40,4 +40,11 @@ internal abstract class SrNetwork : nn.Module<Tensor, Tensor>
     /// <param name="criterion">The element loss chosen by the user (L1, L2, ...), returning a scalar mean.</param>
     public virtual Tensor TrainingLoss(Tensor lowRes, Tensor highRes, Func<Tensor, Tensor, Tensor> criterion)
         => criterion(forward(lowRes), highRes);
+
+    /// <summary>
+    /// Layers that the reference recipe trains at a multiple of the learning rate: parameters whose state_dict name starts
+    /// with a prefix get its scale (the first match; the rest get 1). Empty for most networks; FSRCNN trains its tail at
+    /// a tenth, as its paper and reference do.
+    /// </summary>
+    public virtual IReadOnlyList<(string Prefix, double Scale)> LearningRateScales => [];
 }

@@ -38,7 +38,7 @@ internal static class SrTrainer
             settings.StepSize, settings.Milestones, settings.Gamma, settings.CosineFloor, settings.WarmupSteps);
         network.to(settings.Device).train();
         var parameters = network.parameters().Where(p => p.requires_grad).ToArray();
-        using var optimizer = optim.Adam(parameters, settings.LearningRate, settings.AdamBeta1, settings.AdamBeta2);
+        using var optimizer = CreateOptimizer(network, settings, out double[] rateScales);
         using var discriminator = settings.Adversarial is { } adversarial ? new DiscriminatorTraining(adversarial, settings) : null;
         settings.Perceptual?.Loss.To(settings.Device);
         using var average = settings.EmaDecay is { } decay ? new WeightAverage(network, decay) : null;
@@ -50,6 +50,9 @@ internal static class SrTrainer
             monitor.Info($"Resumed from {checkpoint} at step {state.Step} (epoch {state.EpochLosses.Count} done).");
         }
 
+        if (network.LearningRateScales.Count > 0)
+            monitor.Info($"{network.GetType().Name}'s reference recipe trains some layers at another rate: " +
+                         string.Join(", ", network.LearningRateScales.Select(r => $"{r.Prefix}* at {r.Scale}x")) + " the learning rate.");
         monitor.Info($"Training {network.GetType().Name} x{scale}: {data.Count} images, {settings.Epochs} epochs x {stepsPerEpoch} steps, " +
                      $"batch {settings.BatchSize}, HR patch {lowPatch * scale}, {DescribeLoss(settings)}, lr {settings.LearningRate} ({settings.Schedule}), device {settings.Device}.");
 
@@ -70,8 +73,8 @@ internal static class SrTrainer
             double learningRate = schedule.At(step - 1);
             AdversarialLosses ganLosses = default;
             bool applied = discriminator is null
-                ? TrainStep(network, parameters, optimizer, criterion, data, settings, lowPatch, step, learningRate, out double lossValue)
-                : AdversarialStep(network, parameters, optimizer, criterion, discriminator, data, settings, lowPatch, step, learningRate, out lossValue, out ganLosses);
+                ? TrainStep(network, parameters, optimizer, rateScales, criterion, data, settings, lowPatch, step, learningRate, out double lossValue)
+                : AdversarialStep(network, parameters, optimizer, rateScales, criterion, discriminator, data, settings, lowPatch, step, learningRate, out lossValue, out ganLosses);
             if (!applied)
             {
                 state.Skipped++;
@@ -204,7 +207,7 @@ internal static class SrTrainer
     }
 
     /// <summary>One optimisation step; false (weights unchanged) when the loss or a gradient is not finite.</summary>
-    private static bool TrainStep(SrNetwork network, Parameter[] parameters, optim.Optimizer optimizer, Func<Tensor, Tensor, Tensor> criterion,
+    private static bool TrainStep(SrNetwork network, Parameter[] parameters, optim.Optimizer optimizer, double[] rateScales, Func<Tensor, Tensor, Tensor> criterion,
         IReadOnlyList<TrainingPair> data, TrainingSettings settings, int lowPatch, int step, double learningRate, out double lossValue)
     {
         using var scope = NewDisposeScope();
@@ -227,7 +230,7 @@ internal static class SrTrainer
 
         if (settings.GradientClipNorm is { } maxNorm)
             ClipGradients(parameters, maxNorm);
-        SetLearningRate(optimizer, learningRate);
+        SetLearningRate(optimizer, learningRate, rateScales);
         optimizer.step();
         return true;
     }
@@ -240,7 +243,7 @@ internal static class SrTrainer
     /// changed; batch-normalisation running statistics still saw the batch, as in any skipped step). Clipping applies to
     /// each network's gradients separately; the discriminator's learning rate follows the generator's schedule.
     /// </summary>
-    private static bool AdversarialStep(SrNetwork network, Parameter[] parameters, optim.Optimizer optimizer, Func<Tensor, Tensor, Tensor> criterion,
+    private static bool AdversarialStep(SrNetwork network, Parameter[] parameters, optim.Optimizer optimizer, double[] rateScales, Func<Tensor, Tensor, Tensor> criterion,
         DiscriminatorTraining discriminator, IReadOnlyList<TrainingPair> data, TrainingSettings settings, int lowPatch, int step, double learningRate,
         out double lossValue, out AdversarialLosses losses)
     {
@@ -293,7 +296,7 @@ internal static class SrTrainer
             ClipGradients(discriminator.Parameters, maxNorm);
         }
 
-        SetLearningRate(optimizer, learningRate);
+        SetLearningRate(optimizer, learningRate, rateScales);
         SetLearningRate(discriminator.Optimizer, learningRate * discriminator.LearningRateRatio);
         optimizer.step();
         discriminator.Optimizer.step();
@@ -369,10 +372,39 @@ internal static class SrTrainer
     internal static double ClipGradients(IEnumerable<Parameter> parameters, double maxNorm)
         => nn.utils.clip_grad_norm_(parameters, maxNorm);
 
-    private static void SetLearningRate(optim.Optimizer optimizer, double rate)
+    /// <summary>Sets every parameter group's rate: <paramref name="rate"/> times the group's scale (1 when none are given).</summary>
+    private static void SetLearningRate(optim.Optimizer optimizer, double rate, double[]? scales = null)
     {
+        int i = 0;
         foreach (var group in optimizer.ParamGroups)
-            group.LearningRate = rate;
+            group.LearningRate = rate * (scales is null ? 1.0 : scales[i++]);
+    }
+
+    /// <summary>
+    /// Adam over the network's trainable parameters: one group, or one group per learning-rate scale when the network's
+    /// reference recipe trains some layers at another rate (<see cref="SrNetwork.LearningRateScales"/>, such as FSRCNN's
+    /// tail at a tenth); <paramref name="scales"/> gets each group's scale, in the optimiser's group order.
+    /// </summary>
+    internal static Adam CreateOptimizer(SrNetwork network, TrainingSettings settings, out double[] scales)
+    {
+        var trainable = network.named_parameters().Where(p => p.parameter.requires_grad).ToArray();
+        double ScaleOf(string name)
+        {
+            foreach (var (prefix, scale) in network.LearningRateScales)
+            {
+                if (name.StartsWith(prefix, StringComparison.Ordinal))
+                    return scale;
+            }
+
+            return 1.0;
+        }
+
+        var groups = trainable.GroupBy(p => ScaleOf(p.name)).ToArray();
+        scales = groups.Select(g => g.Key).ToArray();
+        if (groups.Length == 1 && scales[0] == 1.0)
+            return optim.Adam(trainable.Select(p => p.parameter), settings.LearningRate, settings.AdamBeta1, settings.AdamBeta2);
+        return optim.Adam(groups.Select(g => new Adam.ParamGroup(g.Select(p => p.parameter), settings.LearningRate * g.Key,
+            settings.AdamBeta1, settings.AdamBeta2, 1e-8, 0, false, false)), settings.LearningRate, settings.AdamBeta1, settings.AdamBeta2);
     }
 
     /// <summary>The element loss: a scalar mean over the batch.</summary>

@@ -174,11 +174,13 @@ public sealed class TrainingPipelineTests : IDisposable
         Assert.Contains("cancel", error!.Message, StringComparison.OrdinalIgnoreCase);
     }
 
-    [Fact]
-    public void ResumingFromACheckpointGivesTheUninterruptedWeights()
+    [Theory]
+    [InlineData(SrArchitecture.Espcn)]
+    [InlineData(SrArchitecture.Fsrcnn)] // two parameter groups (the tail at a tenth of the rate): both groups' Adam state resumes
+    public void ResumingFromACheckpointGivesTheUninterruptedWeights(SrArchitecture architecture)
     {
         var paths = _images.TrainingSet();
-        var options = Tiny(SrArchitecture.Espcn, SrChannels.Y);
+        var options = Tiny(architecture, SrChannels.Y);
         options.Epochs = 4;
         options.EmaDecay = 0.8;
         var (uninterrupted, _) = Train(new MLContext(seed: 13), options, paths);
