@@ -96,7 +96,18 @@ internal static class TrainingCheckpoint
             throw new InvalidOperationException($"The checkpoint '{path}' was written with EmaDecay {(averaged is null ? "off" : "on")}; resume with the same EmaDecay setting.");
         Dispose(averaged);
         state.BestWeights = ReadTensors(reader);
-        optimizer.load_state_dict(reader);
+        try
+        {
+            optimizer.load_state_dict(reader);
+        }
+        catch (ArgumentException e)
+        {
+            // TorchSharp's "different number of parameter groups": the checkpoint predates a change of the network's
+            // training recipe (such as FSRCNN's tail getting its own learning rate).
+            throw new InvalidOperationException(
+                $"The checkpoint '{path}' holds optimiser state that does not fit this run's ({e.Message}): it was written by a version " +
+                "of MLNet.SuperResolution that grouped the network's parameters differently. Start again with an empty CheckpointDirectory.", e);
+        }
 
         bool hasDiscriminator = stream.Position < stream.Length;
         if (hasDiscriminator != (discriminator is not null))

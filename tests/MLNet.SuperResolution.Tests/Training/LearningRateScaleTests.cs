@@ -65,6 +65,31 @@ public sealed class LearningRateScaleTests
         Assert.Equal(2, groups[1].Parameters.Count());
     }
 
+    [Fact]
+    public void ACheckpointWithAnotherGroupingSaysToStartAgain()
+    {
+        using var scope = NewDisposeScope();
+        using var network = NetworkFactory.Create(SrArchitecture.Fsrcnn, 2, 1);
+        string path = Path.Combine(Path.GetTempPath(), $"sr-groups-{Guid.NewGuid():N}.srcheckpoint");
+        try
+        {
+            // Written as before FSRCNN had its tail rate: one group for every parameter.
+            using (var oneGroup = optim.Adam(network.parameters(), Rate))
+            using (var state = new TrainingState())
+                TrainingCheckpoint.Save(path, network, oneGroup, null, state);
+
+            using var twoGroups = SrTrainer.CreateOptimizer(network, OneStep(SrLearningRateSchedule.Constant), out _);
+            using var resumed = new TrainingState();
+            var error = Assert.Throws<InvalidOperationException>(() => TrainingCheckpoint.Load(path, network, twoGroups, null, resumed));
+            Assert.Contains("grouped the network's parameters differently", error.Message);
+            Assert.Contains("empty CheckpointDirectory", error.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private sealed class SilentMonitor : ITrainingMonitor
     {
         public void CheckAlive() { }
