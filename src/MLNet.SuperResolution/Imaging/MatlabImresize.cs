@@ -91,6 +91,31 @@ internal static class MatlabImresize
     }
 
     /// <summary>
+    /// The taps of upscaling by an integer <paramref name="scale"/>, per output phase (output index modulo the scale):
+    /// input offsets relative to output index / scale and their weights, MATLAB's exactly (taken from an interior sample
+    /// of <see cref="Contributions"/>, where no index is clamped). At the borders MATLAB clamps indices to the image, which
+    /// is what reading a replicate-padded input does, so every output sample is these taps over the padded input.
+    /// </summary>
+    /// <param name="scale">The integer enlargement factor (1 or more).</param>
+    /// <returns>Per phase, the input offsets (within ±<see cref="UpscaleReach"/>) and the weights.</returns>
+    public static (int[] Offsets, double[] Weights)[] UpscalePhaseTaps(int scale)
+    {
+        CheckFactor(scale);
+        const int length = 4 * UpscaleReach, centre = 2 * UpscaleReach;
+        var (indices, weights) = Contributions(length, length * scale);
+        return Enumerable.Range(0, scale)
+            .Select(phase =>
+            {
+                int output = centre * scale + phase;
+                return (indices[output].Select(i => i - centre).ToArray(), weights[output].ToArray());
+            })
+            .ToArray();
+    }
+
+    /// <summary>How far (in input samples) an upscaling tap reaches from output index / scale: the kernel is 4 wide.</summary>
+    public const int UpscaleReach = 3;
+
+    /// <summary>
     /// MATLAB's <c>contributions</c>: for every output sample, the (0-based, clamped to the image) input indices it
     /// reads and their normalised weights, in MATLAB's tap order, taps with a zero weight left out.
     /// </summary>

@@ -136,35 +136,92 @@ public sealed class TorchBicubicTests
         Assert.False(result.IsInvalid);
     }
 
+    [Theory]
+    [InlineData(1, 9, 4)]
+    [InlineData(2, 37, 23)]
+    [InlineData(3, 30, 41)]
+    [InlineData(4, 1, 6)] // one-pixel side: every tap is clamped to the same sample
+    [InlineData(8, 5, 3)]
+    public void Upscale_EqualsTheDenseWeightMatricesInFloat64(int scale, int width, int height)
+    {
+        // Inference's banded computation (phase taps over a replicate-padded input; autograd off) and the autograd
+        // form against Mh @ x @ Mw^T, borders included.
+        using var input = rand(new long[] { 2, 2, height, width }, ScalarType.Float64);
+        using var rows = DenseMatrix(height, scale);
+        using var columns = DenseMatrix(width, scale);
+        using var expected = rows.matmul(input).matmul(columns.t());
+        using var withGradients = TorchBicubic.Upscale(input, scale);
+        Tensor banded;
+        using (no_grad())
+            banded = TorchBicubic.Upscale(input, scale);
+        using (banded)
+        {
+            foreach (var (name, result) in new[] { ("banded", banded), ("autograd", withGradients) })
+            {
+                using var difference = result.sub(expected).abs().max();
+                Assert.True(difference.item<double>() < 1e-12, $"{name} x{scale} {width}x{height}: max difference {difference.item<double>():E2}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Upscale_InferenceAndAutogradFormsAgreeInFloat32()
+    {
+        using var input = rand(new long[] { 1, 2, 64, 48 });
+        using var withGradients = TorchBicubic.Upscale(input, 2);
+        using var noGrad = no_grad();
+        using var banded = TorchBicubic.Upscale(input, 2);
+        using var difference = banded.sub(withGradients).abs().max();
+        Assert.True(difference.item<float>() < 1e-6f, $"max difference {difference.item<float>():E2}");
+    }
+
+    [Fact]
+    public void Upscale_ForInferenceHoldsNoCacheForNewSizes()
+    {
+        long before = TorchBicubic.CachedBytes;
+        using var input = rand(new long[] { 1, 2, 301, 517 });
+        using var noGrad = no_grad(); // inference: the banded form, no matrices
+        using (TorchBicubic.Upscale(input, 3)) { }
+        Assert.Equal(before, TorchBicubic.CachedBytes);
+    }
+
+    private static Tensor DenseMatrix(int length, int scale)
+    {
+        var weights = MatlabImresize.WeightMatrix(length, length * scale);
+        var flat = new double[weights.Length];
+        Buffer.BlockCopy(weights, 0, flat, 0, flat.Length * sizeof(double));
+        return tensor(flat, new long[] { length * scale, length });
+    }
+
     [Fact]
     public void Cache_StaysWithinItsBudget_AndEvictedMatricesAreRebuiltIdentically()
     {
-        // Tall, thin images: the row matrices ([4 L, L] and its transpose, float32: 32 L^2 bytes, 11.5-14.4 MB here)
-        // outgrow the 64 MiB budget after a few lengths; the 4-pixel width costs nothing.
-        var lengths = Enumerable.Range(0, 8).Select(i => 600 + 10 * i).ToArray();
-        Assert.True(lengths.Sum(l => 32L * l * l) > TorchBicubic.CacheBudgetBytes);
+        // Tall, thin images downscaled by 2: the row matrices ([L/2, L] and its transpose, float32: 4 L^2 bytes,
+        // 13-17 MB here) outgrow the 64 MiB budget after a few lengths; the 4-pixel width costs nothing.
+        var lengths = Enumerable.Range(0, 8).Select(i => 1800 + 40 * i).ToArray();
+        Assert.True(lengths.Sum(l => 4L * l * l) > TorchBicubic.CacheBudgetBytes);
         using var first = rand(new long[] { 1, 1, lengths[0], 4 });
-        using var expected = TorchBicubic.Upscale(first, 4);
+        using var expected = TorchBicubic.Downscale(first, 2);
         foreach (int length in lengths)
         {
             using var input = rand(new long[] { 1, 1, length, 4 });
-            using var result = TorchBicubic.Upscale(input, 4);
-            Assert.Equal(new long[] { 1, 1, 4 * length, 16 }, result.shape);
+            using var result = TorchBicubic.Downscale(input, 2);
+            Assert.Equal(new long[] { 1, 1, length / 2, 2 }, result.shape);
             Assert.InRange(TorchBicubic.CachedBytes, 1, TorchBicubic.CacheBudgetBytes);
         }
 
-        using var again = TorchBicubic.Upscale(first, 4); // its matrix was evicted (least recently used) and is rebuilt
+        using var again = TorchBicubic.Downscale(first, 2); // its matrix was evicted (least recently used) and is rebuilt
         Assert.Equal(expected.data<float>().ToArray(), again.data<float>().ToArray());
     }
 
     [Fact]
     public void Cache_DoesNotKeepAMatrixLargerThanItsBudget()
     {
-        // A 1500-pixel side at x4: 2 x 6000 x 1500 float32 = 72 MB > 64 MiB; used for its call, then dropped.
-        using var input = full(new long[] { 1, 1, 1500, 4 }, 0.25f);
+        // A 4200-pixel side downscaled by 2: 2 x 2100 x 4200 float32 = 71 MB > 64 MiB; used for its call, then dropped.
+        using var input = full(new long[] { 1, 1, 4200, 4 }, 0.25f);
         long before = TorchBicubic.CachedBytes;
-        using var result = TorchBicubic.Upscale(input, 4);
-        Assert.True(TorchBicubic.CachedBytes <= Math.Max(before, 0) + 32L * 4 * 4 * 4, "only the width's small matrix may be added");
+        using var result = TorchBicubic.Downscale(input, 2);
+        Assert.True(TorchBicubic.CachedBytes <= Math.Max(before, 0) + 2L * 2 * 4 * 4, "only the width's small matrix may be added");
         using var deviation = result.sub(0.25f).abs().max();
         Assert.True(deviation.item<float>() < 1e-6f);
     }
