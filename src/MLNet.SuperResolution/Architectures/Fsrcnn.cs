@@ -55,23 +55,14 @@ internal sealed class Fsrcnn : SrNetwork
     /// </summary>
     private void InitializeWeights()
     {
+        Initialization.HeNormalFanOut(first_part);
+        Initialization.HeNormalFanOut(mid_part);
         using var noGrad = no_grad();
-        foreach (var body in new nn.Module[] { first_part, mid_part })
+        foreach (var (name, parameter) in named_parameters())
         {
-            foreach (var (name, parameter) in body.named_parameters())
-            {
-                if (parameter.dim() == 4)
-                    parameter.normal_(0, Math.Sqrt(2.0 / (parameter.shape[0] * parameter.shape[2] * parameter.shape[3])));
-                else if (name.EndsWith("bias", StringComparison.Ordinal))
-                    parameter.zero_();
-            }
-        }
-
-        foreach (var (_, parameter) in last_part.named_parameters())
-        {
-            if (parameter.dim() == 4)
+            if (name.StartsWith("last_part.", StringComparison.Ordinal) && parameter.dim() == 4)
                 parameter.normal_(0, 0.001);
-            else
+            else if (name.EndsWith("bias", StringComparison.Ordinal))
                 parameter.zero_();
         }
     }

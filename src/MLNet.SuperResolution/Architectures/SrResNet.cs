@@ -48,11 +48,7 @@ internal sealed class SrResNet : SrNetwork
         conv_output = Layers.Conv(f, channels, 9, bias: false);
         RegisterComponents();
 
-        using (no_grad())
-        {
-            foreach (var (_, weight) in named_parameters().Where(p => p.parameter.dim() == 4))
-                weight.normal_(0, Math.Sqrt(2.0 / (weight.shape[0] * weight.shape[2] * weight.shape[3])));
-        }
+        Initialization.HeNormalFanOut(this);
     }
 
     /// <summary>[conv 3x3 f -> r²f, PixelShuffle(r), LeakyReLU] per stage: r = 2 twice (x4), once (x2), r = 3 once (x3).</summary>
