@@ -25,8 +25,8 @@ internal static class Report
                       $"(batch {settings.BatchSize}, {settings.PatchesPerImage} patches per image per epoch), LR made by `DownscaleImages` " +
                       $"(MATLAB bicubic), L1 loss, Adam at {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}" +
                       (settings.LearningRateOverrides.Count > 0
-                          ? " (" + string.Join(", ", settings.LearningRateOverrides.Select(o => $"{o.Key} at {o.Value.ToString(CultureInfo.InvariantCulture)}")) +
-                            ": its eight PReLU layers without a skip connection learn slowly; at the shared rate it ended below bicubic in this budget, 33.390 dB on Set5 in a one-thread trial; 2e-3 was the best of 1e-3, 2e-3, 3e-3 and 5e-3)"
+                          ? " (" + string.Join("; ", settings.LearningRateOverrides.Select(o =>
+                              $"{o.Key} at {o.Value.Rate.ToString(CultureInfo.InvariantCulture)}: {o.Value.Reason}")) + ")"
                           : "") +
                       " with a cosine schedule" +
                       (settings.WarmupSteps > 0 ? $" after {settings.WarmupSteps} warm-up steps" : "") +
