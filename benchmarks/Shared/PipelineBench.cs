@@ -18,6 +18,7 @@ internal sealed class PipelineBench : IDisposable
 {
     private readonly MLContext _ml = new(seed: 1);
     private readonly SuperResolutionTransformer _transformer;
+    private readonly SrUpscaler _upscaler;
     private readonly IDataView _images;
     private readonly List<RgbImage> _crops = [];
     private readonly List<ImageRow> _rows = [];
@@ -33,8 +34,8 @@ internal sealed class PipelineBench : IDisposable
             throw new ArgumentOutOfRangeException(nameof(size), size, $"The pipeline measurement uses {ImageRow.ImageSize}x{ImageRow.ImageSize} images.");
         Case = benchCase;
         Network = benchCase.Build();
-        _transformer = new SuperResolutionTransformer(_ml, "SuperRes", "LowRes",
-            new SrUpscaler(benchCase.Architecture, benchCase.Scale, benchCase.Channels, Network, CPU),
+        _upscaler = new SrUpscaler(benchCase.Architecture, benchCase.Scale, benchCase.Channels, Network, CPU);
+        _transformer = new SuperResolutionTransformer(_ml, "SuperRes", "LowRes", _upscaler,
             NetworkFactory.ResolveOptions(benchCase.Architecture, benchCase.Preset, null), "cpu", trainingSummary: null);
         string[] samples = ["astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "brick.png", "grass.png"];
         for (int i = 0; i < count; i++)
@@ -74,6 +75,79 @@ internal sealed class PipelineBench : IDisposable
             getter(ref image);
             image.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Per image, interleaved so that every part sees the same machine and heap state: reading the LR image out of its
+    /// MLImage, <see cref="SrUpscaler.UpscaleToMLImage"/> (what the transformer does per row), the raw forward, and per
+    /// image of a whole <see cref="RunPipeline"/> after each round; for Y networks also the colour path's steps
+    /// (ToTensor, RGB -> YCbCr, network on Y, bicubic Cb/Cr, cat, the fused 8-bit write). Milliseconds per image.
+    /// </summary>
+    public List<(string Name, List<double> Ms)> TimeParts(int warmup, int reps)
+    {
+        var parts = new List<(string Name, List<double> Ms)>();
+        void Add(string name, double ms, bool measured)
+        {
+            int index = parts.FindIndex(p => p.Name == name);
+            if (index < 0)
+            {
+                parts.Add((name, []));
+                index = parts.Count - 1;
+            }
+
+            if (measured)
+                parts[index].Ms.Add(ms);
+        }
+
+        var watch = new System.Diagnostics.Stopwatch();
+        double Lap()
+        {
+            double ms = watch.Elapsed.TotalMilliseconds;
+            watch.Restart();
+            return ms;
+        }
+
+        for (int r = 0; r < warmup + reps; r++)
+        {
+            bool measured = r >= warmup;
+            for (int i = 0; i < _rows.Count; i++)
+            {
+                watch.Restart();
+                var rgb = RgbImage.FromMLImage(_rows[i].LowRes!);
+                Add("read MLImage", Lap(), measured);
+                using (var image = _upscaler.UpscaleToMLImage(rgb))
+                    Add("upscale to MLImage", Lap(), measured);
+                Measure.Forward(Network, _tensors[i]);
+                Add("raw forward", Lap(), measured);
+                if (Case.Channels == SrChannels.Y)
+                    TimeColourSteps(i, Add, Lap, measured);
+            }
+
+            watch.Restart();
+            RunPipeline();
+            Add("Transform + read, per image", watch.Elapsed.TotalMilliseconds / _rows.Count, measured);
+        }
+
+        return parts;
+    }
+
+    private void TimeColourSteps(int i, Action<string, double, bool> add, Func<double> lap, bool measured)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        lap();
+        var rgb = ImageTensors.ToTensor(_crops[i]);
+        add("  ToTensor", lap(), measured);
+        var ycbcr = ColorSpace.RgbToYCbCr(rgb);
+        add("  RGB -> YCbCr", lap(), measured);
+        var y = Network.forward(ycbcr.narrow(1, 0, 1));
+        add("  network on Y", lap(), measured);
+        var cbcr = TorchBicubic.Upscale(ycbcr.narrow(1, 1, 2), Case.Scale);
+        add("  bicubic Cb/Cr", lap(), measured);
+        var all = cat(new[] { y, cbcr }, 1);
+        add("  cat", lap(), measured);
+        ImageTensors.Write(all, (_, _, _, _, _) => { }, 0, 0, fromYCbCr: true);
+        add("  YCbCr -> 8-bit RGB", lap(), measured);
     }
 
     /// <summary>The raw network forward on each image's tensor (RGB, or the Y channel for Y networks).</summary>

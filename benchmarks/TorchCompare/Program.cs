@@ -6,6 +6,10 @@
 //            times forward and one training step, and writes DIR/NAME.json for build/compare_pytorch.py
 //   pipeline --case NAME --out FILE [--images 8] [--size 256] [--reps 10] [--warmup 2]
 //            ML.NET Transform + read of N images vs the raw forward on the same tensors
+//   pipeline-parts --case NAME [--images 8] [--reps 10] [--warmup 2] [--prefer-reuse 1]
+//            the pipeline's cost per image and part, interleaved with the raw forward (medians); --prefer-reuse 1
+//            fixes glibc's heap thresholds first (NativeHeap.PreferReuse); `pipeline` takes it too, and --blocks 1
+//            (all pipeline repetitions, then all raw ones) with the page faults of each
 //   probe    --case NAME [--size LR] [--mode forward|train] [--reps 10] [--warmup 2]
 //            times only the forward (or the training step) and prints every repetition: for comparing fresh
 //            processes (ONEDNN_VERBOSE=1 shows each primitive's kernel and time)
@@ -46,6 +50,9 @@ switch (args[0])
         return 0;
     case "probe":
         Probe(options);
+        return 0;
+    case "pipeline-parts":
+        PipelineParts(options);
         return 0;
     default:
         Console.Error.WriteLine($"Unknown command '{args[0]}'.");
@@ -237,20 +244,47 @@ static void Pipeline(Options options)
     int reps = options.Int("reps", 10), warmup = options.Int("warmup", 2);
     using var bench = new PipelineBench(benchCase, images, size);
 
-    // Interleaved, so that a change of machine load hits both alike.
+    // Interleaved by default, so that a change of machine load hits both alike; --blocks 1 runs all pipeline
+    // repetitions, then all raw ones (as BenchmarkDotNet does), and prints the minor page faults of each block.
+    bool blocks = options.Int("blocks", 0) != 0;
+    if (options.Int("prefer-reuse", 0) != 0)
+        Console.WriteLine($"NativeHeap.PreferReuse: {MLNet.SuperResolution.Inference.NativeHeap.PreferReuse()}");
     var pipelineMs = new List<double>();
     var rawMs = new List<double>();
+    long pipelineFaults = 0, rawFaults = 0;
     for (int i = 0; i < warmup; i++)
     {
         bench.RunPipeline();
-        bench.RunRawForward();
+        if (!blocks)
+            bench.RunRawForward();
     }
 
     for (int i = 0; i < reps; i++)
     {
+        long before = MinorFaults();
         pipelineMs.AddRange(Measure.Time(bench.RunPipeline, 0, 1));
-        rawMs.AddRange(Measure.Time(bench.RunRawForward, 0, 1));
+        pipelineFaults += MinorFaults() - before;
+        if (!blocks)
+        {
+            before = MinorFaults();
+            rawMs.AddRange(Measure.Time(bench.RunRawForward, 0, 1));
+            rawFaults += MinorFaults() - before;
+        }
     }
+
+    if (blocks)
+    {
+        for (int i = 0; i < warmup; i++)
+            bench.RunRawForward();
+        for (int i = 0; i < reps; i++)
+        {
+            long before = MinorFaults();
+            rawMs.AddRange(Measure.Time(bench.RunRawForward, 0, 1));
+            rawFaults += MinorFaults() - before;
+        }
+    }
+
+    Console.WriteLine($"minor page faults per repetition: pipeline {pipelineFaults / reps}, raw forward {rawFaults / reps}");
 
     var result = new Dictionary<string, object>
     {
@@ -264,6 +298,28 @@ static void Pipeline(Options options)
     File.WriteAllText(options.Required("out"), JsonSerializer.Serialize(result));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{benchCase.Name}: pipeline {images} x {size}^2 median {Measure.Median(pipelineMs):F1} ms, raw forward {Measure.Median(rawMs):F1} ms"));
+}
+
+static void PipelineParts(Options options)
+{
+    var benchCase = BenchCase.Parse(options.Required("case"));
+    int images = options.Int("images", 8), reps = options.Int("reps", 10), warmup = options.Int("warmup", 2);
+    if (options.Int("prefer-reuse", 0) != 0)
+        Console.WriteLine($"NativeHeap.PreferReuse: {MLNet.SuperResolution.Inference.NativeHeap.PreferReuse()}");
+    using var bench = new PipelineBench(benchCase, images);
+    var parts = bench.TimeParts(warmup, reps);
+    foreach (var (name, ms) in parts)
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{benchCase.Name} {name,-28} median {Measure.Median(ms):F3} ms per image"));
+}
+
+/// <summary>This process's minor page faults so far (Linux; 0 elsewhere): field 10 of /proc/self/stat.</summary>
+static long MinorFaults()
+{
+    if (!File.Exists("/proc/self/stat"))
+        return 0;
+    string stat = File.ReadAllText("/proc/self/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return long.Parse(fields[7], CultureInfo.InvariantCulture); // fields after the command: state is field 3, minflt field 10
 }
 
 /// <summary>Raw little-endian float32 files, named in the manifest with their shapes.</summary>

@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -44,7 +47,7 @@ internal static class ImageTensors
 
     /// <summary>
     /// A [1, 3, H, W] (or [3, H, W]) tensor in [0, 1] as an 8-bit image: clamped, times 255, rounded half away
-    /// from zero (as MATLAB's uint8 conversion), the way a user would save the result.
+    /// from zero (as MATLAB's uint8 conversion; <see cref="Quantize(float)"/>), the way a user would save the result.
     /// </summary>
     public static RgbImage ToImage(Tensor rgb, byte[]? alpha = null)
     {
@@ -69,21 +72,109 @@ internal static class ImageTensors
     /// <summary>
     /// Converts a [1, 3, h, w] (or [3, h, w]) tensor in [0, 1] to 8 bits as <see cref="ToImage"/> does and hands the
     /// planar bytes to <paramref name="write"/> as the region at (<paramref name="left"/>, <paramref name="top"/>) of
-    /// an output image: how tiled inference writes each tile straight into the caller's output buffer.
+    /// an output image: how tiled inference writes each tile straight into the caller's output buffer. With
+    /// <paramref name="fromYCbCr"/> the tensor holds (Y, Cb, Cr) / 255 (<see cref="ColorSpace.RgbToYCbCr"/>'s scale) and
+    /// is converted to RGB on the way, as <see cref="ColorSpace.YCbCrToRgb"/> would (same map, float32).
     /// </summary>
-    public static void Write(Tensor rgb, RgbRegionWriter write, int left, int top)
+    public static void Write(Tensor planes, RgbRegionWriter write, int left, int top, bool fromYCbCr = false)
     {
         using var scope = NewDisposeScope();
-        var (h, w) = Size(rgb);
-        var t = rgb.dim() == 4 ? rgb[0] : rgb;
-        // Rounding: values are >= 0 after clamping, so floor(x + 0.5) is round-half-away-from-zero.
-        using var zero = 0.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
-        using var one = 1.ToScalar();
-        using var max = 255.ToScalar();
-        using var half = 0.5.ToScalar();
-        // clamp makes the one float copy; the rest works in place on it (each out-of-place step cost a fresh buffer).
-        var bytes = t.detach().to(ScalarType.Float32).cpu().clamp(zero, one).mul_(max).add_(half).floor_().to(ScalarType.Byte).contiguous();
-        write(bytes.bytes, left, top, w, h);
+        var (h, w) = Size(planes);
+        var t = planes.dim() == 4 ? planes[0] : planes;
+        // One vectorised pass from the float planes to bytes (colour map, clamp, x255, rounding), instead of five to
+        // seven libtorch passes over full-size float buffers, each faulting in fresh pages (docs/performance.md).
+        var floats = t.detach().to(ScalarType.Float32).cpu().contiguous();
+        int n = h * w;
+        ReadOnlySpan<float> source = MemoryMarshal.Cast<byte, float>(floats.bytes);
+        var buffer = ArrayPool<byte>.Shared.Rent(3 * n);
+        try
+        {
+            var bytes = buffer.AsSpan(0, 3 * n);
+            if (fromYCbCr)
+                YCbCrToBytes(source, bytes, n);
+            else
+                Quantize(source, bytes);
+            write(bytes, left, top, w, h);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// The 8-bit value of one float in [0, 1]: clamped, times 255 (in float32), rounded half away from zero (as MATLAB's
+    /// uint8 conversion); NaN becomes 0. The rounding adds one when the fraction is at least one half (exact in float32),
+    /// not floor(x + 0.5), which rounds the float just below 0.5 up. The vector path does the same operations, so both
+    /// paths give the same bytes.
+    /// </summary>
+    internal static byte Quantize(float value)
+    {
+        float clamped = value >= 0f ? (value <= 1f ? value : 1f) : 0f; // NaN fails both comparisons: 0
+        float product = clamped * 255f;
+        int whole = (int)product; // positive: truncation is floor
+        return (byte)(whole + (product - whole >= 0.5f ? 1 : 0));
+    }
+
+    private static void Quantize(ReadOnlySpan<float> source, Span<byte> bytes)
+    {
+        int i = 0, step = 4 * Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= source.Length - step; i += step)
+            {
+                var v = MemoryMarshal.Cast<float, Vector<float>>(source.Slice(i, step));
+                Pack(v[0], v[1], v[2], v[3]).CopyTo(bytes.Slice(i, step));
+            }
+        }
+
+        for (; i < source.Length; i++)
+            bytes[i] = Quantize(source[i]);
+    }
+
+    private static void YCbCrToBytes(ReadOnlySpan<float> source, Span<byte> bytes, int n)
+    {
+        var (m, b) = ColorSpace.YCbCrToRgbSingle;
+        ReadOnlySpan<float> y = source[..n], cb = source.Slice(n, n), cr = source.Slice(2 * n, n);
+        int i = 0, count = Vector<float>.Count, step = 4 * count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            Span<Vector<float>> channel = stackalloc Vector<float>[4];
+            for (; i <= n - step; i += step)
+            {
+                var vy = MemoryMarshal.Cast<float, Vector<float>>(y.Slice(i, step));
+                var vcb = MemoryMarshal.Cast<float, Vector<float>>(cb.Slice(i, step));
+                var vcr = MemoryMarshal.Cast<float, Vector<float>>(cr.Slice(i, step));
+                for (int c = 0; c < 3; c++)
+                {
+                    Vector<float> m0 = new(m[3 * c]), m1 = new(m[3 * c + 1]), m2 = new(m[3 * c + 2]), offset = new(b[c]);
+                    for (int k = 0; k < 4; k++)
+                        channel[k] = m0 * vy[k] + m1 * vcb[k] + m2 * vcr[k] + offset;
+                    Pack(channel[0], channel[1], channel[2], channel[3]).CopyTo(bytes.Slice(c * n + i, step));
+                }
+            }
+        }
+
+        for (; i < n; i++)
+            for (int c = 0; c < 3; c++)
+                bytes[c * n + i] = Quantize(m[3 * c] * y[i] + m[3 * c + 1] * cb[i] + m[3 * c + 2] * cr[i] + b[c]);
+    }
+
+    /// <summary><see cref="Quantize(float)"/> of four float vectors, packed into one byte vector (in order).</summary>
+    private static Vector<byte> Pack(Vector<float> a, Vector<float> b, Vector<float> c, Vector<float> d)
+    {
+        var low = Vector.Narrow(Bytes(a), Bytes(b));
+        var high = Vector.Narrow(Bytes(c), Bytes(d));
+        return Vector.Narrow(low, high);
+
+        static Vector<uint> Bytes(Vector<float> v)
+        {
+            var clamped = Vector.Min(Vector.Max(v, Vector<float>.Zero), Vector<float>.One);
+            var product = Vector.ConditionalSelect(Vector.Equals(v, v), clamped, Vector<float>.Zero) * new Vector<float>(255f); // NaN: 0
+            var whole = Vector.ConvertToInt32(product);
+            var roundUp = Vector.GreaterThanOrEqual(product - Vector.ConvertToSingle(whole), new Vector<float>(0.5f)); // -1 where true
+            return Vector.AsVectorUInt32(whole - roundUp);
+        }
     }
 
     private static (int Height, int Width) Size(Tensor rgb)

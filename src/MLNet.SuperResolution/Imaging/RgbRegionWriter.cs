@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace MLNet.SuperResolution.Imaging;
 
 /// <summary>
@@ -40,16 +42,14 @@ internal sealed class Bgra32Writer(byte[] pixels, int width, int height)
     {
         PlanarRgbWriter.CheckRegion(planarRgb, left, top, w, h, width, height);
         int n = w * h;
+        ReadOnlySpan<byte> red = planarRgb[..n], green = planarRgb.Slice(n, n), blue = planarRgb.Slice(2 * n, n);
         for (int y = 0; y < h; y++)
         {
-            var row = pixels.AsSpan(4 * ((top + y) * width + left), 4 * w);
-            for (int x = 0, i = y * w; x < w; x++, i++)
-            {
-                row[4 * x] = planarRgb[2 * n + i];
-                row[4 * x + 1] = planarRgb[n + i];
-                row[4 * x + 2] = planarRgb[i];
-                row[4 * x + 3] = 255;
-            }
+            // One 32-bit write per pixel: B, G, R, A from the lowest byte up (little-endian, as on every libtorch platform).
+            var row = MemoryMarshal.Cast<byte, uint>(pixels.AsSpan(4 * ((top + y) * width + left), 4 * w));
+            int start = y * w;
+            for (int x = 0; x < row.Length; x++)
+                row[x] = blue[start + x] | ((uint)green[start + x] << 8) | ((uint)red[start + x] << 16) | 0xFF000000u;
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Buffers;
+using Microsoft.ML.Data;
 using MLNet.SuperResolution.Architectures;
 using MLNet.SuperResolution.Imaging;
 using TorchSharp;
@@ -69,6 +71,30 @@ internal sealed class SrUpscaler : IDisposable
         return new RgbImage(width, height, planes, alpha);
     }
 
+    /// <summary>
+    /// Upscales an image into a new BGRA32 <see cref="MLImage"/> (the layout <c>LoadImages</c> makes), alpha kept: the
+    /// output is assembled in the image's own pixel buffer, with no planar copy in between. Thread-safe.
+    /// </summary>
+    public MLImage UpscaleToMLImage(RgbImage lowRes)
+    {
+        var (width, height) = OutputSize(lowRes);
+        int length = 4L * width * height <= Array.MaxLength ? 4 * width * height
+            : throw new InvalidOperationException($"The {width}x{height} output is too large for one image buffer.");
+        // A pooled buffer: MLImage copies the pixels into its own bitmap, so a fresh (zeroed) array per image is waste.
+        var pixels = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var writer = new Bgra32Writer(pixels, width, height);
+            if (UpscaleInto(lowRes, writer.Write) is { } alpha)
+                writer.SetAlpha(alpha);
+            return MLImage.CreateFromPixels(width, height, MLPixelFormat.Bgra32, pixels.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(pixels);
+        }
+    }
+
     /// <summary>The output size of an LR image: its size times <see cref="Scale"/>.</summary>
     public (int Width, int Height) OutputSize(RgbImage lowRes) => (checked(lowRes.Width * Scale), checked(lowRes.Height * Scale));
 
@@ -92,9 +118,10 @@ internal sealed class SrUpscaler : IDisposable
         using (var noGrad = no_grad())
         {
             var network = ColourForward();
+            bool ycbcr = Channels == SrChannels.Y; // ColourForward's output is YCbCr then; the write converts it
             if (TilePlan(lowRes.Height, lowRes.Width) is not { } plan)
             {
-                ImageTensors.Write(network(ImageTensors.ToTensor(lowRes, Device)), writeRgb, 0, 0);
+                ImageTensors.Write(network(ImageTensors.ToTensor(lowRes, Device)), writeRgb, 0, 0, ycbcr);
             }
             else
             {
@@ -105,7 +132,7 @@ internal sealed class SrUpscaler : IDisposable
                 int overlap = Channels == SrChannels.Y ? Math.Max(plan.Overlap, BicubicContext) : plan.Overlap;
                 TiledInference.ForEachCore(network, lowRes.Height, lowRes.Width,
                     (left, top, width, height) => ImageTensors.ToTensor(lowRes, left, top, width, height, Device),
-                    Scale, plan.TileSize, overlap, (core, left, top) => ImageTensors.Write(core, writeRgb, left, top));
+                    Scale, plan.TileSize, overlap, (core, left, top) => ImageTensors.Write(core, writeRgb, left, top, ycbcr));
             }
         }
 
@@ -116,8 +143,9 @@ internal sealed class SrUpscaler : IDisposable
     private const int BicubicContext = 3;
 
     /// <summary>
-    /// RGB in [0, 1] to upscaled RGB through the network (untiled; self-ensembled when asked): RGB networks directly,
-    /// Y networks on the Y channel with Cb/Cr upscaled by bicubic.
+    /// RGB in [0, 1] to the upscaled image through the network (untiled; self-ensembled when asked): RGB networks give
+    /// RGB; Y networks run on the Y channel and give (Y, Cb, Cr) / 255 with Cb/Cr upscaled by bicubic, which
+    /// <see cref="ImageTensors.Write"/> converts back to RGB in its one pass to bytes.
     /// </summary>
     private Func<Tensor, Tensor> ColourForward()
     {
@@ -129,7 +157,7 @@ internal sealed class SrUpscaler : IDisposable
             var ycbcr = ColorSpace.RgbToYCbCr(rgb);
             var y = forward(ycbcr.narrow(1, 0, 1));
             var cbcr = TorchBicubic.Upscale(ycbcr.narrow(1, 1, 2), Scale);
-            return ColorSpace.YCbCrToRgb(cat(new[] { y, cbcr }, 1));
+            return cat(new[] { y, cbcr }, 1);
         };
     }
 

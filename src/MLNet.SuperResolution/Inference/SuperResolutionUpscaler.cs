@@ -137,13 +137,7 @@ public sealed class SuperResolutionUpscaler : IDisposable
         ArgumentNullException.ThrowIfNull(image);
         var rgb = RgbImage.FromMLImage(image);
         CheckNotDisposed();
-        var (width, height) = _runner.OutputSize(rgb);
-        var pixels = new byte[4L * width * height <= Array.MaxLength ? 4 * width * height
-            : throw new InvalidOperationException($"The {width}x{height} output is too large for one image buffer.")];
-        var writer = new Bgra32Writer(pixels, width, height);
-        if (_runner.UpscaleInto(rgb, writer.Write) is { } alpha)
-            writer.SetAlpha(alpha);
-        return MLImage.CreateFromPixels(width, height, MLPixelFormat.Bgra32, pixels);
+        return _runner.UpscaleToMLImage(rgb);
     }
 
     /// <summary>Upscales an ImageSharp image into a new one, alpha kept (fully opaque input gives opaque output).</summary>

@@ -32,6 +32,9 @@ public abstract class ImageToImageTransformerBase : OneToOneTransformerBase
     /// <summary>Maps one image. <paramref name="where"/> names the column, row and file, for error messages.</summary>
     private protected abstract RgbImage Map(RgbImage input, Func<string> where);
 
+    /// <summary>Maps one image into the output column's <see cref="MLImage"/>; by default <see cref="Map"/>'s result, converted.</summary>
+    private protected virtual MLImage MapToImage(RgbImage input, Func<string> where) => Map(input, where).ToMLImage();
+
     /// <summary>Checks that the input column holds images.</summary>
     public override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)
     {
@@ -69,7 +72,7 @@ public abstract class ImageToImageTransformerBase : OneToOneTransformerBase
                 var source = read();
                 if (source is null)
                     return;
-                dst = _owner.Map(source, Where).ToMLImage();
+                dst = _owner.MapToImage(source, Where);
                 if (source.Source is not null)
                     dst.Tag = source.Source;
             };
