@@ -5,12 +5,16 @@
 # the raw forward, and the machine's ceiling (a float32 matmul through our libtorch). Ends with one line per
 # measurement, "RATIO <network> <forward|train|pipeline> <ours/theirs>", then "PEAK <network> <fraction of ceiling>".
 #
-#   bash build/compare-pytorch.sh [--threads N] [--reps R] [--cases "Espcn-Paper-Y-x2 Vdsr-Notes-RGB-x2"] [--out DIR]
+#   bash build/compare-pytorch.sh [--threads N] [--reps R] [--cases "Espcn-Paper-Y-x2 Vdsr-Notes-RGB-x2"] [--out DIR] [--pin-heap]
+#
+# --pin-heap fixes glibc's heap thresholds for both sides alike (MALLOC_MMAP_THRESHOLD_=32 MB, MALLOC_TRIM_THRESHOLD_=1 GB,
+# what the sr tool sets): without it each process's heap history decides whether activation buffers are reused or
+# faulted in afresh, which moves single forward timings by up to 30% between processes (docs/performance.md).
 #
 # A few minutes on an idle 2-core machine; timings taken while anything else runs are not comparable.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-threads=2 reps=10 warmup=2 cases="" out=""
+threads=2 reps=10 warmup=2 cases="" out="" pin_heap=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
@@ -18,6 +22,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) warmup="$2"; shift 2 ;;
     --cases) cases="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --pin-heap) pin_heap=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -38,6 +43,10 @@ out="${out:-$(mktemp -d /tmp/compare-pytorch.XXXXXX)}"
 mkdir -p "$out"
 echo "Results in $out; $threads threads, $reps repetitions after $warmup warm-up."
 export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
+if [[ $pin_heap == 1 ]]; then
+  export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824
+  echo "Heap pinned for both sides: MALLOC_MMAP_THRESHOLD_=$MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_=$MALLOC_TRIM_THRESHOLD_"
+fi
 
 "$app" ceiling --threads "$threads" --reps "$reps" --out "$out/ceiling.json"
 [[ -n "$cases" ]] || cases="$("$app" list)"

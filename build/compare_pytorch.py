@@ -477,7 +477,7 @@ def run_network(args):
     losses = []
 
     def step():
-        adam.zero_grad(set_to_none=True)  # as TorchSharp (and PyTorch >= 2.0) do by default
+        adam.zero_grad(set_to_none=False)  # as TorchSharp 0.107's Adam.zero_grad does (zero in place; measured: no difference either way)
         loss = F.l1_loss(model(lr), hr)
         loss.backward()
         adam.step()

@@ -140,10 +140,12 @@ static void Network(Options options)
         Raw.Write(manifest, dir, name, "probe_output", probeOutput);
     }
 
+    long faults = MinorFaults();
     var forwardMs = Measure.Time(() => Measure.Forward(network, input), warmup, reps);
+    faults = (MinorFaults() - faults) / (warmup + reps);
     manifest["forward_ms"] = forwardMs;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{name}: forward {lr}x{lr} x{s} median {Measure.Median(forwardMs):F1} ms ({reps} reps)"));
+        $"{name}: forward {lr}x{lr} x{s} median {Measure.Median(forwardMs):F1} ms ({reps} reps, {faults} minor page faults per forward)"));
 
     using var step = new TrainStep(network);
     var losses = new List<float>();
