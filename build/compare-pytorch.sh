@@ -6,15 +6,18 @@
 # measurement, "RATIO <network> <forward|train|pipeline> <ours/theirs>", then "PEAK <network> <fraction of ceiling>".
 #
 #   bash build/compare-pytorch.sh [--threads N] [--reps R] [--cases "Espcn-Paper-Y-x2 Vdsr-Notes-RGB-x2"] [--out DIR] [--pin-heap]
+#                                   [--rounds N]
 #
 # --pin-heap fixes glibc's heap thresholds for both sides alike (MALLOC_MMAP_THRESHOLD_=32 MB, MALLOC_TRIM_THRESHOLD_=1 GB,
 # what the sr tool sets): without it each process's heap history decides whether activation buffers are reused or
 # faulted in afresh, which moves single forward timings by up to 30% between processes (docs/performance.md).
+# --rounds N (default 1) measures every case N times, ours and theirs alternating in fresh processes, and reports the
+# median over rounds of each process's median: one process's heap luck no longer decides a ratio (N times as long).
 #
 # A few minutes on an idle 2-core machine; timings taken while anything else runs are not comparable.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-threads=2 reps=10 warmup=2 cases="" out="" pin_heap=0
+threads=2 reps=10 warmup=2 cases="" out="" pin_heap=0 rounds=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
@@ -23,6 +26,7 @@ while [[ $# -gt 0 ]]; do
     --cases) cases="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --pin-heap) pin_heap=1; shift ;;
+    --rounds) rounds="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -50,12 +54,17 @@ fi
 
 "$app" ceiling --threads "$threads" --reps "$reps" --out "$out/ceiling.json"
 [[ -n "$cases" ]] || cases="$("$app" list)"
-for case in $cases; do
-  "$app" network --case "$case" --dir "$out" --threads "$threads" --reps "$reps" --warmup "$warmup"
-  "$python" "$root/build/compare_pytorch.py" network --manifest "$out/$case.json" --reps "$reps" --warmup "$warmup"
-done
-for case in $("$app" list-pipeline); do
-  "$app" pipeline --case "$case" --out "$out/pipeline-$case.json" --threads "$threads" --reps "$reps" --warmup "$warmup" --images 8
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "--rounds takes a positive integer, not '$rounds'" >&2; exit 2; }
+for ((round = 1; round <= rounds; round++)); do
+  dir="$out"
+  if ((rounds > 1)); then dir="$out/round-$round"; mkdir -p "$dir"; echo "Round $round of $rounds"; fi
+  for case in $cases; do
+    "$app" network --case "$case" --dir "$dir" --threads "$threads" --reps "$reps" --warmup "$warmup"
+    "$python" "$root/build/compare_pytorch.py" network --manifest "$dir/$case.json" --reps "$reps" --warmup "$warmup"
+  done
+  for case in $("$app" list-pipeline); do
+    "$app" pipeline --case "$case" --out "$dir/pipeline-$case.json" --threads "$threads" --reps "$reps" --warmup "$warmup" --images 8
+  done
 done
 
 echo

@@ -501,13 +501,28 @@ def summarize(args):
           f"{peak:.1f} GFLOP/s (median of {len(ceiling['matmul_ms'])}); one 3x3 64->64 conv on 256^2 "
           f"{ceiling['conv3x3_64_256_gflops']:.1f} GFLOP/s")
     print()
+    # One directory per round (--rounds N) or the results directory itself; a case's figures are the median over
+    # rounds of each process's median.
+    rounds = sorted(glob.glob(os.path.join(d, "round-*"))) or [d]
+    by_case = {}
+    for r in rounds:
+        for path in sorted(glob.glob(os.path.join(r, "*.pytorch.json"))):
+            with open(path) as f:
+                theirs = json.load(f)
+            with open(path.replace(".pytorch.json", ".json")) as f:
+                ours = json.load(f)
+            by_case.setdefault(ours["case"], []).append((ours, theirs))
     cases = []
-    for path in sorted(glob.glob(os.path.join(d, "*.pytorch.json"))):
-        with open(path) as f:
-            theirs = json.load(f)
-        with open(path.replace(".pytorch.json", ".json")) as f:
-            ours = json.load(f)
+    for runs in by_case.values():
+        ours, theirs = dict(runs[0][0]), dict(runs[0][1])
+        for key in ("forward_ms", "train_ms"):
+            ours[key] = [statistics.median(o[key]) for o, _ in runs]
+            theirs[key] = [statistics.median(t[key]) for _, t in runs]
+        ours["rounds"] = len(runs)
         cases.append((ours, theirs))
+    if len(rounds) > 1:
+        print(f"{len(rounds)} rounds: each figure is the median over rounds of each process's median")
+        print()
     order = args.order.split(",") if args.order else []
     cases.sort(key=lambda p: order.index(p[0]["case"]) if p[0]["case"] in order else len(order))
 
@@ -544,10 +559,16 @@ def summarize(args):
         lines.append(f"RATIO {name} forward {of / tf:.3f}")
         lines.append(f"RATIO {name} train {ot / tt:.3f}")
 
-    for path in sorted(glob.glob(os.path.join(d, "pipeline-*.json"))):
-        with open(path) as f:
-            p = json.load(f)
-        pm, rm = statistics.median(p["pipeline_ms"]), statistics.median(p["raw_forward_ms"])
+    pipelines = {}
+    for r in rounds:
+        for path in sorted(glob.glob(os.path.join(r, "pipeline-*.json"))):
+            with open(path) as f:
+                p = json.load(f)
+            pipelines.setdefault(p["case"], []).append(p)
+    for runs in pipelines.values():
+        p = runs[0]
+        pm = statistics.median(statistics.median(q["pipeline_ms"]) for q in runs)
+        rm = statistics.median(statistics.median(q["raw_forward_ms"]) for q in runs)
         print()
         print(f"Pipeline {p['case']}: Transform + read of {p['images']} images of {p['size']}x{p['size']}: median {pm:.1f} ms; "
               f"raw forward on the same tensors {rm:.1f} ms; overhead {100 * (pm / rm - 1):+.1f}%")
