@@ -3,8 +3,9 @@ using System.Runtime.InteropServices;
 namespace MLNet.SuperResolution.Inference;
 
 /// <summary>
-/// Gives the C heap's free memory back to the operating system between tiles (glibc's <c>malloc_trim</c>). libtorch
-/// allocates CPU tensors with <c>malloc</c>; glibc serves the mid-sized ones (up to its dynamic mmap threshold, 32 MB)
+/// The C heap, where libtorch's CPU tensors live (glibc on Linux): adapts its thresholds once per process
+/// (<see cref="AdaptThresholds"/>), and gives its free memory back to the operating system between tiles (glibc's
+/// <c>malloc_trim</c>). libtorch allocates CPU tensors with <c>malloc</c>; glibc serves the mid-sized ones (up to its dynamic mmap threshold, 32 MB)
 /// from its heap and keeps what is freed there, fragmented by tiles of different sizes. Measured on EDSR-baseline
 /// (Paper) x4, 1000 x 750 tiled: the resident floor between tiles grew from 350 to 600 MB over 30 tiles without it,
 /// and the peak was 1.1-1.3 GB against 0.9 GB with the heap trimmed after each tile. A no-op where the function is
@@ -44,6 +45,35 @@ internal static class NativeHeap
             return false;
         return Options(MMmapThreshold, 32 * 1024 * 1024) == 1 && Options(MTrimThreshold, 1024 * 1024 * 1024) == 1;
     }
+
+    /// <summary>
+    /// The block <see cref="AdaptThresholds"/> frees: just under glibc's 32 MB cap on its dynamic mmap threshold
+    /// (<c>DEFAULT_MMAP_THRESHOLD_MAX</c> on 64-bit), so that the freed chunk, header and page rounding included, is
+    /// still within it.
+    /// </summary>
+    internal const int AdaptationBlockBytes = 32 * 1024 * 1024 - 64 * 1024;
+
+    private static readonly Lazy<bool> Adapted = new(() =>
+    {
+        if (!Available)
+            return false;
+        var block = Marshal.AllocHGlobal(AdaptationBlockBytes); // malloc: an mmap of its own at this size, never touched
+        Marshal.FreeHGlobal(block);
+        return true;
+    });
+
+    /// <summary>
+    /// Once per process, on glibc: mallocs and frees one untouched block of just under 32 MB, nothing else. Freeing a
+    /// block that glibc had mapped on its own raises glibc's dynamic mmap threshold to that block's size and its trim
+    /// threshold to twice that (mallopt(3), M_MMAP_THRESHOLD): glibc's own adaptation, which any process reaches once
+    /// it frees a buffer that large (PyTorch's processes reach it while loading). Without it the thresholds follow the
+    /// network's first activations, e.g. 16 and 32 MB for 64 channels at 256x256; then the two activations freed at the
+    /// top of the heap after each forward are exactly 32 MB, are returned to the kernel, and are faulted back in page
+    /// by page by the next forward (docs/performance.md: VDSR Notes x2 at 128x128, 334 -> 236 ms per forward and 84,000
+    /// -> 16,000 page faults). Unlike <see cref="PreferReuse"/> it leaves the thresholds dynamic and keeps trimming.
+    /// Returns whether it ran (false where <c>malloc_trim</c> is absent: not glibc).
+    /// </summary>
+    public static bool AdaptThresholds() => Adapted.Value;
 
     private static T? Load<T>(string name)
         where T : Delegate
