@@ -254,6 +254,8 @@ static void Pipeline(Options options)
     var pipelineMs = new List<double>();
     var rawMs = new List<double>();
     long pipelineFaults = 0, rawFaults = 0;
+    var pipelineFaultList = new List<long>();
+    var rawFaultList = new List<long>();
     for (int i = 0; i < warmup; i++)
     {
         bench.RunPipeline();
@@ -265,12 +267,14 @@ static void Pipeline(Options options)
     {
         long before = MinorFaults();
         pipelineMs.AddRange(Measure.Time(bench.RunPipeline, 0, 1));
-        pipelineFaults += MinorFaults() - before;
+        pipelineFaultList.Add(MinorFaults() - before);
+        pipelineFaults += pipelineFaultList[^1];
         if (!blocks)
         {
             before = MinorFaults();
             rawMs.AddRange(Measure.Time(bench.RunRawForward, 0, 1));
-            rawFaults += MinorFaults() - before;
+            rawFaultList.Add(MinorFaults() - before);
+            rawFaults += rawFaultList[^1];
         }
     }
 
@@ -282,7 +286,8 @@ static void Pipeline(Options options)
         {
             long before = MinorFaults();
             rawMs.AddRange(Measure.Time(bench.RunRawForward, 0, 1));
-            rawFaults += MinorFaults() - before;
+            rawFaultList.Add(MinorFaults() - before);
+            rawFaults += rawFaultList[^1];
         }
     }
 
@@ -296,6 +301,8 @@ static void Pipeline(Options options)
         ["threads"] = get_num_threads(),
         ["pipeline_ms"] = pipelineMs,
         ["raw_forward_ms"] = rawMs,
+        ["pipeline_minor_faults"] = pipelineFaultList,
+        ["raw_forward_minor_faults"] = rawFaultList,
     };
     File.WriteAllText(options.Required("out"), JsonSerializer.Serialize(result));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
