@@ -256,6 +256,7 @@ static void Pipeline(Options options)
     long pipelineFaults = 0, rawFaults = 0;
     var pipelineFaultList = new List<long>();
     var rawFaultList = new List<long>();
+    var pipelineGcs = new List<string>();
     for (int i = 0; i < warmup; i++)
     {
         bench.RunPipeline();
@@ -266,8 +267,11 @@ static void Pipeline(Options options)
     for (int i = 0; i < reps; i++)
     {
         long before = MinorFaults();
+        int gen2 = GC.CollectionCount(2), gen1 = GC.CollectionCount(1), gen0 = GC.CollectionCount(0);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
         pipelineMs.AddRange(Measure.Time(bench.RunPipeline, 0, 1));
         pipelineFaultList.Add(MinorFaults() - before);
+        pipelineGcs.Add($"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1024} KB");
         pipelineFaults += pipelineFaultList[^1];
         if (!blocks)
         {
@@ -302,6 +306,7 @@ static void Pipeline(Options options)
         ["pipeline_ms"] = pipelineMs,
         ["raw_forward_ms"] = rawMs,
         ["pipeline_minor_faults"] = pipelineFaultList,
+        ["pipeline_gc_gen0_gen1_gen2"] = pipelineGcs,
         ["raw_forward_minor_faults"] = rawFaultList,
     };
     File.WriteAllText(options.Required("out"), JsonSerializer.Serialize(result));
