@@ -63,7 +63,9 @@ for ((round = 1; round <= rounds; round++)); do
     "$python" "$root/build/compare_pytorch.py" network --manifest "$dir/$case.json" --reps "$reps" --warmup "$warmup"
   done
   for case in $("$app" list-pipeline); do
-    "$app" pipeline --case "$case" --out "$dir/pipeline-$case.json" --threads "$threads" --reps "$reps" --warmup "$warmup" --images 8
+    # At least 10 warm-up blocks (80 images): .NET's tiered JIT recompiles the per-image code over its first ~70 calls
+    # (with 2, repetitions 0, 2 and 6 were 40-110 ms slower in every process; docs/performance.md).
+    "$app" pipeline --case "$case" --out "$dir/pipeline-$case.json" --threads "$threads" --reps "$reps" --warmup "$((warmup > 10 ? warmup : 10))" --images 8
   done
 done
 
