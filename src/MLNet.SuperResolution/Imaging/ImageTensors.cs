@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using TorchSharp;
@@ -86,20 +85,13 @@ internal static class ImageTensors
         var floats = t.detach().to(ScalarType.Float32).cpu().contiguous();
         int n = h * w;
         ReadOnlySpan<float> source = MemoryMarshal.Cast<byte, float>(floats.bytes);
-        var buffer = ArrayPool<byte>.Shared.Rent(3 * n);
-        try
-        {
-            var bytes = buffer.AsSpan(0, 3 * n);
-            if (fromYCbCr)
-                YCbCrToBytes(source, bytes, n);
-            else
-                Quantize(source, bytes);
-            write(bytes, left, top, w, h);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        using var buffer = new PooledBytes(3 * n);
+        var bytes = buffer.Span;
+        if (fromYCbCr)
+            YCbCrToBytes(source, bytes, n);
+        else
+            Quantize(source, bytes);
+        write(bytes, left, top, w, h);
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.ML.Data;
 using MLNet.SuperResolution.Architectures;
 using MLNet.SuperResolution.Imaging;
@@ -81,18 +80,11 @@ internal sealed class SrUpscaler : IDisposable
         int length = 4L * width * height <= Array.MaxLength ? 4 * width * height
             : throw new InvalidOperationException($"The {width}x{height} output is too large for one image buffer.");
         // A pooled buffer: MLImage copies the pixels into its own bitmap, so a fresh (zeroed) array per image is waste.
-        var pixels = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            var writer = new Bgra32Writer(pixels, width, height);
-            if (UpscaleInto(lowRes, writer.Write) is { } alpha)
-                writer.SetAlpha(alpha);
-            return MLImage.CreateFromPixels(width, height, MLPixelFormat.Bgra32, pixels.AsSpan(0, length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(pixels);
-        }
+        using var pixels = new PooledBytes(length);
+        var writer = new Bgra32Writer(pixels.Array, width, height);
+        if (UpscaleInto(lowRes, writer.Write) is { } alpha)
+            writer.SetAlpha(alpha);
+        return MLImage.CreateFromPixels(width, height, MLPixelFormat.Bgra32, pixels.Span);
     }
 
     /// <summary>The output size of an LR image: its size times <see cref="Scale"/>.</summary>
