@@ -91,11 +91,11 @@ public sealed class DownscaleImagesTransformer : ImageToImageTransformerBase
         Scale = scale;
     }
 
-    private protected override RgbImage Map(RgbImage input, Func<string> where)
+    private protected override MLImage Map(RgbImage input, Func<string> where)
     {
         if (input.Width < Scale || input.Height < Scale)
             throw BadRowError.Create($"{where()} is {input.Width}x{input.Height}, smaller than the scale {Scale}: nothing is left to downscale.");
-        return MatlabImresize.Downscale(input.CropToMultipleOf(Scale), Scale);
+        return MatlabImresize.Downscale(input.CropToMultipleOf(Scale), Scale).ToMLImage();
     }
 }
 

@@ -29,11 +29,11 @@ public abstract class ImageToImageTransformerBase : OneToOneTransformerBase
     /// <summary>The input column's name.</summary>
     public string InputColumnName => ColumnPairs[0].inputColumnName;
 
-    /// <summary>Maps one image. <paramref name="where"/> names the column, row and file, for error messages.</summary>
-    private protected abstract RgbImage Map(RgbImage input, Func<string> where);
-
-    /// <summary>Maps one image into the output column's <see cref="MLImage"/>; by default <see cref="Map"/>'s result, converted.</summary>
-    private protected virtual MLImage MapToImage(RgbImage input, Func<string> where) => Map(input, where).ToMLImage();
+    /// <summary>
+    /// Maps one image into the output column's new <see cref="MLImage"/>. <paramref name="where"/> names the column, row
+    /// and file, for error messages.
+    /// </summary>
+    private protected abstract MLImage Map(RgbImage input, Func<string> where);
 
     /// <summary>Checks that the input column holds images.</summary>
     public override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)
@@ -72,7 +72,7 @@ public abstract class ImageToImageTransformerBase : OneToOneTransformerBase
                 var source = read();
                 if (source is null)
                     return;
-                dst = _owner.MapToImage(source, Where);
+                dst = _owner.Map(source, Where);
                 if (source.Source is not null)
                     dst.Tag = source.Source;
             };

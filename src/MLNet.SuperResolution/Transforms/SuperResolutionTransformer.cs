@@ -282,10 +282,8 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         TrainingSummary = summary;
     }
 
-    private protected override RgbImage Map(RgbImage input, Func<string> where) => _upscaler.Upscale(input);
-
     /// <summary>Upscales straight into the output image's BGRA buffer (no planar copy of the output).</summary>
-    private protected override MLImage MapToImage(RgbImage input, Func<string> where) => _upscaler.UpscaleToMLImage(input);
+    private protected override MLImage Map(RgbImage input, Func<string> where) => _upscaler.UpscaleToMLImage(input);
 
     /// <summary>Names of the parameters and buffers holding NaN or infinity.</summary>
     private static List<string> NonFiniteParameters(torch.nn.Module network)
