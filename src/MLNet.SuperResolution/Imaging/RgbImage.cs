@@ -76,15 +76,11 @@ internal sealed class RgbImage
     /// <summary>Makes a new BGRA32 <see cref="MLImage"/> (the format <c>LoadImages</c> produces).</summary>
     public MLImage ToMLImage()
     {
-        int n = PlaneSize;
-        var pixels = new byte[4 * n];
-        // One 32-bit write per pixel: B, G, R, A from the lowest byte up (little-endian, as on every libtorch platform).
-        Span<uint> words = MemoryMarshal.Cast<byte, uint>(pixels.AsSpan());
-        ReadOnlySpan<byte> red = Planes.AsSpan(0, n), green = Planes.AsSpan(n, n), blue = Planes.AsSpan(2 * n, n);
-        ReadOnlySpan<byte> alpha = Alpha;
-        for (int i = 0; i < words.Length; i++)
-            words[i] = blue[i] | ((uint)green[i] << 8) | ((uint)red[i] << 16) | ((alpha.IsEmpty ? 255u : alpha[i]) << 24);
-
+        var pixels = new byte[4 * PlaneSize];
+        var writer = new Bgra32Writer(pixels, Width, Height);
+        writer.Write(Planes, 0, 0, Width, Height);
+        if (Alpha is not null)
+            writer.SetAlpha(Alpha);
         return MLImage.CreateFromPixels(Width, Height, MLPixelFormat.Bgra32, pixels);
     }
 
