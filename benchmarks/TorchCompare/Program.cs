@@ -7,9 +7,9 @@
 //   pipeline --case NAME --out FILE [--images 8] [--size 256] [--reps 10] [--warmup 2]
 //            ML.NET Transform + read of N images vs the raw forward on the same tensors
 //   pipeline-parts --case NAME [--images 8] [--reps 10] [--warmup 2] [--prefer-reuse 1]
-//            the pipeline's cost per image and part, interleaved with the raw forward (medians); --prefer-reuse 1
-//            fixes glibc's heap thresholds first (NativeHeap.PreferReuse); `pipeline` takes it too, and --blocks 1
-//            (all pipeline repetitions, then all raw ones) with the page faults of each
+//            the pipeline's cost per image and part, interleaved with the raw forward (medians); `pipeline` takes
+//            --blocks 1 (all pipeline repetitions, then all raw ones). Every command takes --prefer-reuse 1: glibc's
+//            heap thresholds fixed first (NativeHeap.PreferReuse)
 //   probe    --case NAME [--size LR] [--mode forward|train] [--reps 10] [--warmup 2]
 //            times only the forward (or the training step) and prints every repetition: for comparing fresh
 //            processes (ONEDNN_VERBOSE=1 shows each primitive's kernel and time)
@@ -29,6 +29,8 @@ if (args.Length == 0)
 }
 
 set_num_threads(options.Int("threads", 2));
+if (options.Int("prefer-reuse", 0) != 0) // any command: glibc's heap thresholds fixed first, as the sr tool does
+    Console.WriteLine($"NativeHeap.PreferReuse: {MLNet.SuperResolution.Inference.NativeHeap.PreferReuse()}");
 switch (args[0])
 {
     case "list":
@@ -247,16 +249,20 @@ static void Pipeline(Options options)
     using var bench = new PipelineBench(benchCase, images, size);
 
     // Interleaved by default, so that a change of machine load hits both alike; --blocks 1 runs all pipeline
-    // repetitions, then all raw ones (as BenchmarkDotNet does), and prints the minor page faults of each block.
+    // repetitions, then all raw ones (as BenchmarkDotNet does). Page faults, GCs and allocations are recorded per repetition.
     bool blocks = options.Int("blocks", 0) != 0;
-    if (options.Int("prefer-reuse", 0) != 0)
-        Console.WriteLine($"NativeHeap.PreferReuse: {MLNet.SuperResolution.Inference.NativeHeap.PreferReuse()}");
     var pipelineMs = new List<double>();
     var rawMs = new List<double>();
-    long pipelineFaults = 0, rawFaults = 0;
-    var pipelineFaultList = new List<long>();
-    var rawFaultList = new List<long>();
+    var pipelineFaults = new List<long>();
+    var rawFaults = new List<long>();
     var pipelineGcs = new List<string>();
+    void TimeRaw()
+    {
+        long before = MinorFaults();
+        rawMs.AddRange(Measure.Time(bench.RunRawForward, 0, 1));
+        rawFaults.Add(MinorFaults() - before);
+    }
+
     for (int i = 0; i < warmup; i++)
     {
         bench.RunPipeline();
@@ -270,16 +276,10 @@ static void Pipeline(Options options)
         int gen2 = GC.CollectionCount(2), gen1 = GC.CollectionCount(1), gen0 = GC.CollectionCount(0);
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
         pipelineMs.AddRange(Measure.Time(bench.RunPipeline, 0, 1));
-        pipelineFaultList.Add(MinorFaults() - before);
+        pipelineFaults.Add(MinorFaults() - before);
         pipelineGcs.Add($"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1024} KB");
-        pipelineFaults += pipelineFaultList[^1];
         if (!blocks)
-        {
-            before = MinorFaults();
-            rawMs.AddRange(Measure.Time(bench.RunRawForward, 0, 1));
-            rawFaultList.Add(MinorFaults() - before);
-            rawFaults += rawFaultList[^1];
-        }
+            TimeRaw();
     }
 
     if (blocks)
@@ -287,15 +287,10 @@ static void Pipeline(Options options)
         for (int i = 0; i < warmup; i++)
             bench.RunRawForward();
         for (int i = 0; i < reps; i++)
-        {
-            long before = MinorFaults();
-            rawMs.AddRange(Measure.Time(bench.RunRawForward, 0, 1));
-            rawFaultList.Add(MinorFaults() - before);
-            rawFaults += rawFaultList[^1];
-        }
+            TimeRaw();
     }
 
-    Console.WriteLine($"minor page faults per repetition: pipeline {pipelineFaults / reps}, raw forward {rawFaults / reps}");
+    Console.WriteLine($"minor page faults per repetition: pipeline {pipelineFaults.Sum() / reps}, raw forward {rawFaults.Sum() / reps}");
 
     var result = new Dictionary<string, object>
     {
@@ -305,9 +300,9 @@ static void Pipeline(Options options)
         ["threads"] = get_num_threads(),
         ["pipeline_ms"] = pipelineMs,
         ["raw_forward_ms"] = rawMs,
-        ["pipeline_minor_faults"] = pipelineFaultList,
+        ["pipeline_minor_faults"] = pipelineFaults,
         ["pipeline_gc_gen0_gen1_gen2"] = pipelineGcs,
-        ["raw_forward_minor_faults"] = rawFaultList,
+        ["raw_forward_minor_faults"] = rawFaults,
     };
     File.WriteAllText(options.Required("out"), JsonSerializer.Serialize(result));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -318,8 +313,6 @@ static void PipelineParts(Options options)
 {
     var benchCase = BenchCase.Parse(options.Required("case"));
     int images = options.Int("images", 8), reps = options.Int("reps", 10), warmup = options.Int("warmup", 2);
-    if (options.Int("prefer-reuse", 0) != 0)
-        Console.WriteLine($"NativeHeap.PreferReuse: {MLNet.SuperResolution.Inference.NativeHeap.PreferReuse()}");
     using var bench = new PipelineBench(benchCase, images);
     var parts = bench.TimeParts(warmup, reps);
     foreach (var (name, ms) in parts)
