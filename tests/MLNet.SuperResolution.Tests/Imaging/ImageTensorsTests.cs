@@ -119,5 +119,14 @@ public sealed class ImageTensorsTests
 
         using var expected = image.ToMLImage();
         Assert.Equal(expected.Pixels.ToArray(), pixels);
+        // And the layout itself: B, G, R, A = 255 per pixel (ToMLImage writes through the same writer).
+        int n = image.PlaneSize;
+        for (int i = 0; i < n; i++)
+        {
+            Assert.Equal(image.Planes[2 * n + i], pixels[4 * i]);
+            Assert.Equal(image.Planes[n + i], pixels[4 * i + 1]);
+            Assert.Equal(image.Planes[i], pixels[4 * i + 2]);
+            Assert.Equal(255, pixels[4 * i + 3]);
+        }
     }
 }
