@@ -5,8 +5,8 @@ namespace MLNet.SuperResolution.Inference;
 /// <summary>
 /// The C heap, where libtorch's CPU tensors live (glibc on Linux): adapts its thresholds once per process
 /// (<see cref="AdaptThresholds"/>), and gives its free memory back to the operating system between tiles (glibc's
-/// <c>malloc_trim</c>). libtorch allocates CPU tensors with <c>malloc</c>; glibc serves the mid-sized ones (up to its dynamic mmap threshold, 32 MB)
-/// from its heap and keeps what is freed there, fragmented by tiles of different sizes. Measured on EDSR-baseline
+/// <c>malloc_trim</c>). libtorch allocates CPU tensors with <c>malloc</c>; glibc serves the mid-sized ones (up to its
+/// dynamic mmap threshold, 32 MB) from its heap and keeps what is freed there, fragmented by tiles of different sizes. Measured on EDSR-baseline
 /// (Paper) x4, 1000 x 750 tiled: the resident floor between tiles grew from 350 to 600 MB over 30 tiles without it,
 /// and the peak was 1.1-1.3 GB against 0.9 GB with the heap trimmed after each tile. A no-op where the function is
 /// absent (not Linux, or a C library without it such as musl).
