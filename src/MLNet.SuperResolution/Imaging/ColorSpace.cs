@@ -32,12 +32,20 @@ internal static class ColorSpace
     private static readonly (double[,] Matrix, double[] Offset) ToRgb = Invert(ToYCbCr);
 
     /// <summary>
-    /// <see cref="YCbCrToRgb"/>'s map in float32 for the fused 8-bit conversion (<c>ImageTensors.Write</c>): the 3x3
-    /// matrix row-major (rows R, G, B) and the 3 offsets.
+    /// <see cref="RgbToYCbCr"/>'s map in float32 for the fused conversion of 8-bit pixels (<c>ImageTensors.ToLuma</c>):
+    /// the 3x3 matrix row-major (rows Y, Cb, Cr) and the 3 offsets.
     /// </summary>
-    public static readonly (float[] Matrix, float[] Offset) YCbCrToRgbSingle = (
-        Enumerable.Range(0, 9).Select(k => (float)ToRgb.Matrix[k / 3, k % 3]).ToArray(),
-        ToRgb.Offset.Select(v => (float)v).ToArray());
+    public static readonly (float[] Matrix, float[] Offset) RgbToYCbCrSingle = Single(ToYCbCr);
+
+    /// <summary>
+    /// <see cref="YCbCrToRgb"/>'s map in float32 for the fused 8-bit conversion (<c>ImageTensors.WriteFromLuma</c>): the
+    /// 3x3 matrix row-major (rows R, G, B) and the 3 offsets.
+    /// </summary>
+    public static readonly (float[] Matrix, float[] Offset) YCbCrToRgbSingle = Single(ToRgb);
+
+    private static (float[] Matrix, float[] Offset) Single((double[,] Matrix, double[] Offset) map) => (
+        Enumerable.Range(0, 9).Select(k => (float)map.Matrix[k / 3, k % 3]).ToArray(),
+        map.Offset.Select(v => (float)v).ToArray());
 
     /// <summary>[N, 3, H, W] RGB in [0,1] -> [N, 3, H, W] (Y, Cb, Cr) / 255; Y in [16/255, 235/255].</summary>
     /// <param name="rgb">RGB in [0, 1], [N, 3, H, W], any floating dtype and device.</param>

@@ -20,8 +20,7 @@ internal static class ImageTensors
     /// </summary>
     public static Tensor ToTensor(RgbImage image, int left, int top, int width, int height, Device? device = null)
     {
-        if (left < 0 || top < 0 || width <= 0 || height <= 0 || left + width > image.Width || top + height > image.Height)
-            throw new ArgumentException($"A {width}x{height} region at ({left}, {top}) does not fit a {image.Width}x{image.Height} image.");
+        CheckRegion(image, left, top, width, height);
         // Bytes are copied row by row (memcpy), and the byte -> float conversion and the division run in libtorch's
         // vectorised kernels: the result equals byte / 255f in managed code (IEEE division both ways; a test checks
         // all 256 values), at a fraction of the cost of a per-pixel managed loop.
@@ -42,6 +41,40 @@ internal static class ImageTensors
         using var u8 = tensor(bytes, new long[] { 1, 3, height, width });
         var cpu = u8.to(ScalarType.Float32).div_(max);
         return device is null || device.type == DeviceType.CPU ? cpu : cpu.to(device);
+    }
+
+    /// <summary>
+    /// The <paramref name="width"/> x <paramref name="height"/> region at (<paramref name="left"/>, <paramref name="top"/>)
+    /// of an 8-bit image as a Y network's input: Y / 255 as a float32 [1, 1, height, width] tensor, and Cb / 255, Cr / 255
+    /// in <paramref name="chroma"/> (the caller disposes it) for <see cref="WriteFromLuma"/>. One vectorised pass from the
+    /// bytes (byte / 255, then <see cref="ColorSpace.RgbToYCbCr"/>'s map in float32), where the tensor path took a
+    /// conversion, a division, a 3x3 product and its offsets over full-size float planes.
+    /// </summary>
+    public static Tensor ToLuma(RgbImage image, int left, int top, int width, int height, Device? device, out ChromaPlanes chroma)
+    {
+        CheckRegion(image, left, top, width, height);
+        var luma = empty(new long[] { 1, 1, height, width }, ScalarType.Float32);
+        var planes = new ChromaPlanes(left, top, width, height);
+        try
+        {
+            var y = MemoryMarshal.Cast<byte, float>(luma.bytes);
+            var source = image.Planes.AsSpan();
+            for (int row = 0; row < height; row++)
+            {
+                int start = (top + row) * image.Width + left, at = row * width;
+                RgbToYCbCr(source.Slice(start, width), source.Slice(image.PlaneSize + start, width), source.Slice(2 * image.PlaneSize + start, width),
+                    y.Slice(at, width), planes.Cb.Slice(at, width), planes.Cr.Slice(at, width));
+            }
+        }
+        catch
+        {
+            planes.Dispose();
+            luma.Dispose();
+            throw;
+        }
+
+        chroma = planes;
+        return device is null || device.type == DeviceType.CPU ? luma : luma.to(device);
     }
 
     /// <summary>
@@ -71,26 +104,52 @@ internal static class ImageTensors
     /// <summary>
     /// Converts a [1, 3, h, w] (or [3, h, w]) tensor in [0, 1] to 8 bits as <see cref="ToImage"/> does and hands the
     /// planar bytes to <paramref name="write"/> as the region at (<paramref name="left"/>, <paramref name="top"/>) of
-    /// an output image: how tiled inference writes each tile straight into the caller's output buffer. With
-    /// <paramref name="fromYCbCr"/> the tensor holds (Y, Cb, Cr) / 255 (<see cref="ColorSpace.RgbToYCbCr"/>'s scale) and
-    /// is converted to RGB on the way, as <see cref="ColorSpace.YCbCrToRgb"/> would (same map, float32).
+    /// an output image: how tiled inference writes each tile straight into the caller's output buffer.
     /// </summary>
-    public static void Write(Tensor planes, RgbRegionWriter write, int left, int top, bool fromYCbCr = false)
+    public static void Write(Tensor planes, RgbRegionWriter write, int left, int top)
     {
         using var scope = NewDisposeScope();
         var (h, w) = Size(planes);
         var t = planes.dim() == 4 ? planes[0] : planes;
-        // One vectorised pass from the float planes to bytes (colour map, clamp, x255, rounding), instead of five to
-        // seven libtorch passes over full-size float buffers, each faulting in fresh pages (docs/performance.md).
+        // One vectorised pass from the float planes to bytes (clamp, x255, rounding), instead of five libtorch passes
+        // over full-size float buffers, each faulting in fresh pages (docs/performance.md).
         var floats = t.detach().to(ScalarType.Float32).cpu().contiguous();
-        int n = h * w;
         ReadOnlySpan<float> source = MemoryMarshal.Cast<byte, float>(floats.bytes);
-        using var buffer = new PooledBytes(3 * n);
+        using var buffer = new PooledArray<byte>(3 * h * w);
+        Quantize(source, buffer.Span);
+        write(buffer.Span, left, top, w, h);
+    }
+
+    /// <summary>
+    /// A Y network's output to 8-bit RGB: <paramref name="luma"/> is Y / 255 of the region at (<paramref name="left"/>,
+    /// <paramref name="top"/>) of the output, [1, 1, h, w] (or [1, h, w]) with h and w multiples of
+    /// <paramref name="scale"/>; <paramref name="chroma"/> holds the LR Cb/Cr of an LR region containing that region's
+    /// source (<see cref="ToLuma"/>), which are upscaled with MATLAB bicubic row by row; each output row is then converted
+    /// to RGB (<see cref="ColorSpace.YCbCrToRgb"/>'s map in float32) and to bytes as <see cref="ToImage"/> does, in one
+    /// vectorised pass, and the planar bytes go to <paramref name="write"/>.
+    /// </summary>
+    public static void WriteFromLuma(Tensor luma, ChromaPlanes chroma, int scale, RgbRegionWriter write, int left, int top)
+    {
+        using var scope = NewDisposeScope();
+        var t = luma.dim() == 4 ? luma[0] : luma;
+        if (t.dim() != 3 || t.shape[0] != 1)
+            throw new ArgumentException($"Expected a 1-channel image tensor, got shape [{string.Join(", ", luma.shape)}].", nameof(luma));
+        int h = (int)t.shape[1], w = (int)t.shape[2], n = h * w;
+        if (scale < 1 || h % scale != 0 || w % scale != 0 || left % scale != 0 || top % scale != 0)
+            throw new ArgumentException($"A {w}x{h} output region at ({left}, {top}) is not whole LR pixels at x{scale}.", nameof(luma));
+        var floats = t.detach().to(ScalarType.Float32).cpu().contiguous();
+        ReadOnlySpan<float> y = MemoryMarshal.Cast<byte, float>(floats.bytes);
+        using var rows = chroma.Upscale(scale, left / scale, top / scale, w / scale, h / scale);
+        using var scratch = new PooledArray<float>(2 * w);
+        using var buffer = new PooledArray<byte>(3 * n);
+        Span<float> cb = scratch.Span[..w], cr = scratch.Span[w..];
         var bytes = buffer.Span;
-        if (fromYCbCr)
-            YCbCrToBytes(source, bytes, n);
-        else
-            Quantize(source, bytes);
+        for (int row = 0, at = 0; row < h; row++, at += w)
+        {
+            rows.Row(row, cb, cr);
+            YCbCrToBytes(y.Slice(at, w), cb, cr, bytes.Slice(at, w), bytes.Slice(n + at, w), bytes.Slice(2 * n + at, w));
+        }
+
         write(bytes, left, top, w, h);
     }
 
@@ -124,11 +183,11 @@ internal static class ImageTensors
             bytes[i] = Quantize(source[i]);
     }
 
-    private static void YCbCrToBytes(ReadOnlySpan<float> source, Span<byte> bytes, int n)
+    /// <summary>YCbCr / 255 to 8-bit R, G, B (<see cref="ColorSpace.YCbCrToRgbSingle"/>, then <see cref="Quantize(float)"/>), all spans one length.</summary>
+    private static void YCbCrToBytes(ReadOnlySpan<float> y, ReadOnlySpan<float> cb, ReadOnlySpan<float> cr, Span<byte> r, Span<byte> g, Span<byte> b)
     {
-        var (m, b) = ColorSpace.YCbCrToRgbSingle;
-        ReadOnlySpan<float> y = source[..n], cb = source.Slice(n, n), cr = source.Slice(2 * n, n);
-        int i = 0, count = Vector<float>.Count, step = 4 * count;
+        var (m, offset) = ColorSpace.YCbCrToRgbSingle;
+        int n = y.Length, i = 0, step = 4 * Vector<float>.Count;
         if (Vector.IsHardwareAccelerated)
         {
             Span<Vector<float>> channel = stackalloc Vector<float>[4];
@@ -139,17 +198,68 @@ internal static class ImageTensors
                 var vcr = MemoryMarshal.Cast<float, Vector<float>>(cr.Slice(i, step));
                 for (int c = 0; c < 3; c++)
                 {
-                    Vector<float> m0 = new(m[3 * c]), m1 = new(m[3 * c + 1]), m2 = new(m[3 * c + 2]), offset = new(b[c]);
+                    Vector<float> m0 = new(m[3 * c]), m1 = new(m[3 * c + 1]), m2 = new(m[3 * c + 2]), add = new(offset[c]);
                     for (int k = 0; k < 4; k++)
-                        channel[k] = m0 * vy[k] + m1 * vcb[k] + m2 * vcr[k] + offset;
-                    Pack(channel[0], channel[1], channel[2], channel[3]).CopyTo(bytes.Slice(c * n + i, step));
+                        channel[k] = m0 * vy[k] + m1 * vcb[k] + m2 * vcr[k] + add;
+                    Pack(channel[0], channel[1], channel[2], channel[3]).CopyTo((c == 0 ? r : c == 1 ? g : b).Slice(i, step));
                 }
             }
         }
 
         for (; i < n; i++)
-            for (int c = 0; c < 3; c++)
-                bytes[c * n + i] = Quantize(m[3 * c] * y[i] + m[3 * c + 1] * cb[i] + m[3 * c + 2] * cr[i] + b[c]);
+        {
+            r[i] = Quantize(m[0] * y[i] + m[1] * cb[i] + m[2] * cr[i] + offset[0]);
+            g[i] = Quantize(m[3] * y[i] + m[4] * cb[i] + m[5] * cr[i] + offset[1]);
+            b[i] = Quantize(m[6] * y[i] + m[7] * cb[i] + m[8] * cr[i] + offset[2]);
+        }
+    }
+
+    /// <summary>
+    /// 8-bit R, G, B to Y, Cb, Cr / 255: byte / 255 (IEEE division, as <see cref="ToTensor(RgbImage, Device?)"/>), then
+    /// <see cref="ColorSpace.RgbToYCbCrSingle"/>; the vector path and the scalar tail do the same operations.
+    /// </summary>
+    private static void RgbToYCbCr(ReadOnlySpan<byte> r, ReadOnlySpan<byte> g, ReadOnlySpan<byte> b, Span<float> y, Span<float> cb, Span<float> cr)
+    {
+        var (m, offset) = ColorSpace.RgbToYCbCrSingle;
+        int n = r.Length, i = 0, count = Vector<float>.Count, step = Vector<byte>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            Span<Vector<float>> vr = stackalloc Vector<float>[4], vg = stackalloc Vector<float>[4], vb = stackalloc Vector<float>[4];
+            for (; i <= n - step; i += step)
+            {
+                Floats(new Vector<byte>(r.Slice(i, step)), vr);
+                Floats(new Vector<byte>(g.Slice(i, step)), vg);
+                Floats(new Vector<byte>(b.Slice(i, step)), vb);
+                for (int k = 0; k < 4; k++)
+                {
+                    int at = i + k * count;
+                    (vr[k] * m[0] + vg[k] * m[1] + vb[k] * m[2] + new Vector<float>(offset[0])).CopyTo(y.Slice(at, count));
+                    (vr[k] * m[3] + vg[k] * m[4] + vb[k] * m[5] + new Vector<float>(offset[1])).CopyTo(cb.Slice(at, count));
+                    (vr[k] * m[6] + vg[k] * m[7] + vb[k] * m[8] + new Vector<float>(offset[2])).CopyTo(cr.Slice(at, count));
+                }
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            float fr = r[i] / 255f, fg = g[i] / 255f, fb = b[i] / 255f;
+            y[i] = fr * m[0] + fg * m[1] + fb * m[2] + offset[0];
+            cb[i] = fr * m[3] + fg * m[4] + fb * m[5] + offset[1];
+            cr[i] = fr * m[6] + fg * m[7] + fb * m[8] + offset[2];
+        }
+
+        // Four float vectors (in order) of one byte vector, each divided by 255.
+        static void Floats(Vector<byte> bytes, Span<Vector<float>> floats)
+        {
+            Vector.Widen(bytes, out Vector<ushort> low, out Vector<ushort> high);
+            Vector.Widen(low, out Vector<uint> first, out Vector<uint> second);
+            Vector.Widen(high, out Vector<uint> third, out Vector<uint> fourth);
+            var max = new Vector<float>(255f);
+            floats[0] = Vector.ConvertToSingle(first) / max;
+            floats[1] = Vector.ConvertToSingle(second) / max;
+            floats[2] = Vector.ConvertToSingle(third) / max;
+            floats[3] = Vector.ConvertToSingle(fourth) / max;
+        }
     }
 
     /// <summary><see cref="Quantize(float)"/> of four float vectors, packed into one byte vector (in order).</summary>
@@ -167,6 +277,12 @@ internal static class ImageTensors
             var roundUp = Vector.GreaterThanOrEqual(product - Vector.ConvertToSingle(whole), new Vector<float>(0.5f)); // -1 where true
             return Vector.AsVectorUInt32(whole - roundUp);
         }
+    }
+
+    private static void CheckRegion(RgbImage image, int left, int top, int width, int height)
+    {
+        if (left < 0 || top < 0 || width <= 0 || height <= 0 || left + width > image.Width || top + height > image.Height)
+            throw new ArgumentException($"A {width}x{height} region at ({left}, {top}) does not fit a {image.Width}x{image.Height} image.");
     }
 
     private static (int Height, int Width) Size(Tensor rgb)

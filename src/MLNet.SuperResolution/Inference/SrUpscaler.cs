@@ -80,7 +80,7 @@ internal sealed class SrUpscaler : IDisposable
         int length = 4L * width * height <= Array.MaxLength ? 4 * width * height
             : throw new InvalidOperationException($"The {width}x{height} output is too large for one image buffer.");
         // A pooled buffer: MLImage copies the pixels into its own bitmap, so a fresh (zeroed) array per image is waste.
-        using var pixels = new PooledBytes(length);
+        using var pixels = new PooledArray<byte>(length);
         var writer = new Bgra32Writer(pixels.Array, width, height);
         if (UpscaleInto(lowRes, writer.Write) is { } alpha)
             writer.SetAlpha(alpha);
@@ -109,48 +109,56 @@ internal sealed class SrUpscaler : IDisposable
         using (var scope = NewDisposeScope())
         using (var noGrad = no_grad())
         {
-            var network = ColourForward();
-            bool ycbcr = Channels == SrChannels.Y; // ColourForward's output is YCbCr then; the write converts it
-            if (TilePlan(lowRes.Height, lowRes.Width) is not { } plan)
-            {
-                ImageTensors.Write(network(ImageTensors.ToTensor(lowRes, Device)), writeRgb, 0, 0, ycbcr);
-            }
+            if (Channels == SrChannels.Y)
+                UpscaleLumaInto(lowRes, writeRgb);
+            else if (TilePlan(lowRes.Height, lowRes.Width) is not { } plan)
+                ImageTensors.Write(NetworkForward()(ImageTensors.ToTensor(lowRes, Device)), writeRgb, 0, 0);
             else
-            {
                 // Tiled: each tile is read from the 8-bit input and its output goes straight into the caller's buffer,
                 // so neither the input nor the output of a large image is ever held as floats (a 4000x3000 photo at x4
-                // would be 2.3 GB per float copy of the output). Y networks tile their bicubic Cb/Cr too, which needs
-                // 3 LR pixels of context to equal the whole-image interpolation.
-                int overlap = Channels == SrChannels.Y ? Math.Max(plan.Overlap, BicubicContext) : plan.Overlap;
-                TiledInference.ForEachCore(network, lowRes.Height, lowRes.Width,
+                // would be 2.3 GB per float copy of the output).
+                TiledInference.ForEachCore(NetworkForward(), lowRes.Height, lowRes.Width,
                     (left, top, width, height) => ImageTensors.ToTensor(lowRes, left, top, width, height, Device),
-                    Scale, plan.TileSize, overlap, (core, left, top) => ImageTensors.Write(core, writeRgb, left, top, ycbcr));
-            }
+                    Scale, plan.TileSize, plan.Overlap, (core, left, top) => ImageTensors.Write(core, writeRgb, left, top));
         }
 
         return lowRes.Alpha is null ? null : MatlabImresize.UpscalePlane(lowRes.Alpha, lowRes.Width, lowRes.Height, Scale);
     }
 
-    /// <summary>LR pixels of context that MATLAB bicubic upscaling reads beyond a tile (its kernel reaches 2).</summary>
-    private const int BicubicContext = 3;
-
     /// <summary>
-    /// RGB in [0, 1] to the upscaled image through the network (untiled; self-ensembled when asked): RGB networks give
-    /// RGB; Y networks run on the Y channel and give (Y, Cb, Cr) / 255 with Cb/Cr upscaled by bicubic, which
-    /// <see cref="ImageTensors.Write"/> converts back to RGB in its one pass to bytes.
+    /// A Y network's upscale (protocol step 5): the network runs on Y (read from the 8-bit pixels together with the LR
+    /// Cb/Cr, <see cref="ImageTensors.ToLuma"/>), and the write upscales Cb/Cr with bicubic row by row and converts back
+    /// to RGB (<see cref="ImageTensors.WriteFromLuma"/>). Tiled, each tile keeps its own Cb/Cr with at least
+    /// <see cref="MatlabImresize.UpscaleReach"/> LR pixels of context, so that its bicubic equals the whole image's.
     /// </summary>
-    private Func<Tensor, Tensor> ColourForward()
+    private void UpscaleLumaInto(RgbImage lowRes, RgbRegionWriter writeRgb)
     {
         var forward = NetworkForward();
-        if (Channels != SrChannels.Y)
-            return forward;
-        return rgb =>
+        if (TilePlan(lowRes.Height, lowRes.Width) is not { } plan)
         {
-            var ycbcr = ColorSpace.RgbToYCbCr(rgb);
-            var y = forward(ycbcr.narrow(1, 0, 1));
-            var cbcr = TorchBicubic.Upscale(ycbcr.narrow(1, 1, 2), Scale);
-            return cat(new[] { y, cbcr }, 1);
-        };
+            using var luma = ImageTensors.ToLuma(lowRes, 0, 0, lowRes.Width, lowRes.Height, Device, out var chroma);
+            using (chroma)
+                ImageTensors.WriteFromLuma(forward(luma), chroma, Scale, writeRgb, 0, 0);
+            return;
+        }
+
+        ChromaPlanes? tileChroma = null; // the current tile's, from its read to its write
+        try
+        {
+            TiledInference.ForEachCore(forward, lowRes.Height, lowRes.Width,
+                (left, top, width, height) =>
+                {
+                    tileChroma?.Dispose();
+                    tileChroma = null;
+                    return ImageTensors.ToLuma(lowRes, left, top, width, height, Device, out tileChroma);
+                },
+                Scale, plan.TileSize, Math.Max(plan.Overlap, MatlabImresize.UpscaleReach),
+                (core, left, top) => ImageTensors.WriteFromLuma(core, tileChroma!, Scale, writeRgb, left, top));
+        }
+        finally
+        {
+            tileChroma?.Dispose();
+        }
     }
 
     /// <summary>

@@ -3,7 +3,10 @@ using static TorchSharp.torch;
 
 namespace MLNet.SuperResolution.Tests.Imaging;
 
-/// <summary>The image -> tensor conversion (vectorised in libtorch) gives exactly byte / 255f, whole image and regions.</summary>
+/// <summary>
+/// The image -> tensor conversion (vectorised in libtorch) gives exactly byte / 255f, whole image and regions; the Y
+/// networks' fused paths (bytes -> Y and LR Cb/Cr; Y + bicubic Cb/Cr -> bytes) agree with the tensor colour maps.
+/// </summary>
 public sealed class ImageTensorsTests
 {
     private static RgbImage AllByteValues(int width, int height)
@@ -76,30 +79,137 @@ public sealed class ImageTensorsTests
     }
 
     [Fact]
-    public void Write_FromYCbCr_EqualsConvertingToRgbFirst()
+    public void ToLuma_EqualsTheTensorColourMap_ForEveryByteValue_WholeImageAndRegions()
+    {
+        // 67 x 45: rows that are not a multiple of the vector width, so the scalar tail runs on every row.
+        var image = AllByteValues(67, 45);
+        using var scope = NewDisposeScope();
+        var expected = ColorSpace.RgbToYCbCr(ImageTensors.ToTensor(image));
+        foreach (var (left, top, width, height) in new[] { (0, 0, 67, 45), (5, 3, 40, 11), (66, 44, 1, 1) })
+        {
+            var y = ImageTensors.ToLuma(image, left, top, width, height, null, out var chroma);
+            using (chroma)
+            {
+                Assert.Equal(new long[] { 1, 1, height, width }, y.shape);
+                Assert.Equal((left, top, width, height), (chroma.Left, chroma.Top, chroma.Width, chroma.Height));
+                var region = expected.narrow(2, top, height).narrow(3, left, width);
+                // The 3x3 product may sum in another order (or fused): a few float steps apart, no more.
+                AssertClose(region.narrow(1, 0, 1).flatten().data<float>().ToArray(), y.data<float>().ToArray(), 1e-6f);
+                AssertClose(region.narrow(1, 1, 1).flatten().data<float>().ToArray(), chroma.Cb.ToArray(), 1e-6f);
+                AssertClose(region.narrow(1, 2, 1).flatten().data<float>().ToArray(), chroma.Cr.ToArray(), 1e-6f);
+            }
+        }
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, float tolerance)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance, $"at {i}: expected {expected[i]:R}, got {actual[i]:R}");
+    }
+
+    [Fact]
+    public void WriteFromLuma_AtScaleOne_EqualsConvertingToRgbFirst_AndRoundTripsEightBitRgb()
     {
         // Random YCbCr of a photo-like range; the fused conversion must give the bytes of YCbCrToRgb then ToImage, up to
         // the last float bit of the colour map (a value on a rounding edge may land one level apart).
         const int width = 67, height = 45; // odd sizes: the scalar tail runs
         using var scope = NewDisposeScope();
-        var rgb = ImageTensors.ToTensor(AllByteValues(width, height));
-        var offGrid = arange(3L * width * height, ScalarType.Float32).sin().mul(0.004).view(1, 3, height, width); // off the 8-bit grid
-        var ycbcr = ColorSpace.RgbToYCbCr(rgb.add(offGrid));
-        var expected = ImageTensors.ToImage(ColorSpace.YCbCrToRgb(ycbcr));
-        var actual = new byte[3 * width * height];
-        ImageTensors.Write(ycbcr, new PlanarRgbWriter(actual, width, height).Write, 0, 0, fromYCbCr: true);
+        var image = AllByteValues(width, height);
+        var y = ImageTensors.ToLuma(image, 0, 0, width, height, null, out var chroma);
+        using (chroma)
+        {
+            // 8-bit RGB through Y, Cb, Cr comes back exactly.
+            var back = new byte[3 * width * height];
+            ImageTensors.WriteFromLuma(y, chroma, 1, new PlanarRgbWriter(back, width, height).Write, 0, 0);
+            Assert.Equal(image.Planes, back);
+
+            // Off the 8-bit grid: within one level of the tensor path, and rarely apart at all.
+            var offGrid = arange((long)width * height, ScalarType.Float32).sin().mul(0.004).view(1, 1, height, width);
+            var shifted = y.add(offGrid);
+            var cbcr = cat(new[] { tensor(chroma.Cb.ToArray(), new long[] { 1, 1, height, width }), tensor(chroma.Cr.ToArray(), new long[] { 1, 1, height, width }) }, 1);
+            var expected = ImageTensors.ToImage(ColorSpace.YCbCrToRgb(cat(new[] { shifted, cbcr }, 1)));
+            var actual = new byte[3 * width * height];
+            ImageTensors.WriteFromLuma(shifted, chroma, 1, new PlanarRgbWriter(actual, width, height).Write, 0, 0);
+            AssertWithinOneLevelRarely(expected.Planes, actual);
+        }
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void WriteFromLuma_UpscalesCbCrAsTorchBicubic_WholeImageAndTileCores(int scale)
+    {
+        // The Y network's colour path: Cb/Cr upscaled with MATLAB bicubic (TorchBicubic, the tensor form), Y from the
+        // network, converted to RGB bytes. Tile cores with 3 LR pixels of context, and cores at the image's edges (where
+        // the bicubic clamps), give the bytes of the whole image's conversion there.
+        const int width = 37, height = 23;
+        using var scope = NewDisposeScope();
+        var image = AllByteValues(width, height);
+        var rgb = ImageTensors.ToTensor(image);
+        var ycbcr = ColorSpace.RgbToYCbCr(rgb);
+        Tensor upscaledCbCr;
+        using (no_grad())
+            upscaledCbCr = TorchBicubic.Upscale(ycbcr.narrow(1, 1, 2), scale);
+        var hrY = arange((long)width * height * scale * scale, ScalarType.Float32).mul(0.37).sin().mul(0.3).add(0.5)
+            .view(1, 1, height * scale, width * scale);
+        var expected = ImageTensors.ToImage(ColorSpace.YCbCrToRgb(cat(new[] { hrY, upscaledCbCr }, 1)));
+        int outWidth = width * scale, outHeight = height * scale;
+
+        var actual = new byte[3 * outWidth * outHeight];
+        var writer = new PlanarRgbWriter(actual, outWidth, outHeight);
+        using (ImageTensors.ToLuma(image, 0, 0, width, height, null, out var whole))
+        using (whole)
+            ImageTensors.WriteFromLuma(hrY, whole, scale, writer.Write, 0, 0);
+        AssertWithinOneLevelRarely(expected.Planes, actual);
+
+        // Cores (LR left, top, width, height) in tiles with context (clamped to the image), covering the image once.
+        var tiled = new byte[actual.Length];
+        var tiledWriter = new PlanarRgbWriter(tiled, outWidth, outHeight);
+        foreach (var (left, top, w, h) in new[] { (0, 0, 10, 8), (10, 0, 27, 8), (0, 8, 20, 15), (20, 8, 17, 15) })
+        {
+            const int context = MatlabImresize.UpscaleReach;
+            int contextLeft = Math.Max(0, left - context), contextTop = Math.Max(0, top - context);
+            int contextRight = Math.Min(width, left + w + context), contextBottom = Math.Min(height, top + h + context);
+            using var luma = ImageTensors.ToLuma(image, contextLeft, contextTop, contextRight - contextLeft, contextBottom - contextTop, null, out var chroma);
+            using (chroma)
+            {
+                var core = hrY.narrow(2, (long)top * scale, (long)h * scale).narrow(3, (long)left * scale, (long)w * scale);
+                ImageTensors.WriteFromLuma(core, chroma, scale, tiledWriter.Write, left * scale, top * scale);
+            }
+        }
+
+        Assert.Equal(actual, tiled); // the same taps on the same values: the tiles give exactly the whole image's bytes
+    }
+
+    [Fact]
+    public void WriteFromLuma_RejectsACoreOutsideItsChromaRegion()
+    {
+        var image = AllByteValues(16, 12);
+        using var scope = NewDisposeScope();
+        var luma = ImageTensors.ToLuma(image, 4, 4, 8, 6, null, out var chroma);
+        using (chroma)
+        {
+            var hr = zeros(1, 1, 12, 16);
+            var error = Assert.Throws<ArgumentException>(() => ImageTensors.WriteFromLuma(hr, chroma, 2, (_, _, _, _, _) => { }, 0, 0));
+            Assert.Contains("does not fit the 8x6 chroma region at (4, 4)", error.Message);
+            Assert.Throws<ArgumentException>(() => ImageTensors.WriteFromLuma(zeros(1, 1, 3, 4), chroma, 2, (_, _, _, _, _) => { }, 8, 8));
+        }
+    }
+
+    /// <summary>Every byte within one level, and at most 0.1% of them apart (float rounding on a rounding edge).</summary>
+    private static void AssertWithinOneLevelRarely(byte[] expected, byte[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
         int different = 0;
         for (int i = 0; i < actual.Length; i++)
         {
-            Assert.InRange(actual[i] - expected.Planes[i], -1, 1);
-            different += actual[i] != expected.Planes[i] ? 1 : 0;
+            Assert.InRange(actual[i] - expected[i], -1, 1);
+            different += actual[i] != expected[i] ? 1 : 0;
         }
 
         Assert.True(different <= actual.Length / 1000, $"{different} of {actual.Length} bytes differ");
-        // And the round trip of 8-bit RGB through YCbCr comes back exactly.
-        var back = new byte[3 * width * height];
-        ImageTensors.Write(ColorSpace.RgbToYCbCr(rgb), new PlanarRgbWriter(back, width, height).Write, 0, 0, fromYCbCr: true);
-        Assert.Equal(AllByteValues(width, height).Planes, back);
     }
 
     [Fact]
