@@ -215,15 +215,17 @@ public sealed class ImageTensorsTests
     [Fact]
     public void Bgra32Writer_RegionByRegion_EqualsTheWholeImagesMLImage()
     {
-        var image = AllByteValues(23, 13);
-        var pixels = new byte[4 * 23 * 13];
-        var writer = new Bgra32Writer(pixels, 23, 13);
-        foreach (var (left, top, w, h) in new[] { (0, 0, 10, 13), (10, 0, 13, 6), (10, 6, 13, 7) })
+        // 45 wide, regions 10 and 35 wide: rows with 16-pixel vector blocks and a scalar tail, and rows with a tail only.
+        const int width = 45;
+        var image = AllByteValues(width, 13);
+        var pixels = new byte[4 * width * 13];
+        var writer = new Bgra32Writer(pixels, width, 13);
+        foreach (var (left, top, w, h) in new[] { (0, 0, 10, 13), (10, 0, 35, 6), (10, 6, 35, 7) })
         {
             var region = new byte[3 * w * h];
             for (int c = 0; c < 3; c++)
                 for (int y = 0; y < h; y++)
-                    Array.Copy(image.Planes, c * image.PlaneSize + (top + y) * 23 + left, region, (c * h + y) * w, w);
+                    Array.Copy(image.Planes, c * image.PlaneSize + (top + y) * width + left, region, (c * h + y) * w, w);
             writer.Write(region, left, top, w, h);
         }
 
