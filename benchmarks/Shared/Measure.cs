@@ -38,7 +38,7 @@ internal static class Measure
     public static void Forward(SrNetwork network, Tensor input)
     {
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
+        using var inference = inference_mode(); // as SrUpscaler runs its networks (PyTorch's side: torch.inference_mode())
         network.forward(input);
     }
 
