@@ -466,7 +466,7 @@ def run_network(args):
     result["flops_forward"] = count_conv_flops(model, x)
 
     def forward():
-        with torch.inference_mode():  # as ours: SrUpscaler and the benchmark run networks in libtorch's inference mode
+        with torch.no_grad():
             model(x)
 
     result["forward_ms"] = time_ms(forward, args.warmup, args.reps)

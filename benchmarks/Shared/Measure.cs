@@ -38,7 +38,7 @@ internal static class Measure
     public static void Forward(SrNetwork network, Tensor input)
     {
         using var scope = NewDisposeScope();
-        using var inference = inference_mode(); // as SrUpscaler runs its networks (PyTorch's side: torch.inference_mode())
+        using var noGrad = no_grad();
         network.forward(input);
     }
 

@@ -106,11 +106,8 @@ internal sealed class SrUpscaler : IDisposable
             return bicubic.Alpha;
         }
 
-        // Inference mode, not only no_grad: libtorch skips autograd's per-tensor bookkeeping (version counters, view
-        // tracking) on every op; 2-3% of RCAN's forward, whose channel attention is many small ops (docs/performance.md).
-        // Nothing made here outlives the call, except a bfloat16 copy of the network, which only ever runs inference.
         using (var scope = NewDisposeScope())
-        using (var inference = inference_mode())
+        using (var noGrad = no_grad())
         {
             if (Channels == SrChannels.Y)
                 UpscaleLumaInto(lowRes, writeRgb);
