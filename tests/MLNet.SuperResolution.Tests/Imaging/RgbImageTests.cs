@@ -38,16 +38,34 @@ public sealed class RgbImageTests
         Assert.Equal(bgra, back.Pixels.ToArray());
     }
 
-    [Fact]
-    public void Rgba_IsReadWithItsOwnChannelOrder()
+    [Theory]
+    [InlineData(4, 3)]  // 12 pixels: the scalar loop only
+    [InlineData(37, 1)] // 37 pixels: two 16-pixel vector blocks and a scalar tail
+    public void Rgba_IsReadWithItsOwnChannelOrder(int width, int height)
     {
-        var rgba = RandomPixels(4 * 3, opaque: false);
-        using var image = MLImage.CreateFromPixels(4, 3, MLPixelFormat.Rgba32, rgba);
+        int n = width * height;
+        var rgba = RandomPixels(n, opaque: false);
+        using var image = MLImage.CreateFromPixels(width, height, MLPixelFormat.Rgba32, rgba);
         var rgb = RgbImage.FromMLImage(image);
-        for (int i = 0; i < 12; i++)
+        for (int i = 0; i < n; i++)
         {
             Assert.Equal((rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2], rgba[4 * i + 3]),
-                (rgb.Planes[i], rgb.Planes[12 + i], rgb.Planes[24 + i], rgb.Alpha![i]));
+                (rgb.Planes[i], rgb.Planes[n + i], rgb.Planes[2 * n + i], rgb.Alpha![i]));
         }
+    }
+
+    [Theory]
+    [InlineData(0)]  // in the first vector block
+    [InlineData(17)] // in the second
+    [InlineData(33)] // in the scalar tail
+    public void OneTranslucentPixel_AnywhereInTheRow_KeepsTheAlphaPlane(int translucent)
+    {
+        var bgra = RandomPixels(35, opaque: true);
+        bgra[4 * translucent + 3] = 254;
+        using var image = MLImage.CreateFromPixels(35, 1, MLPixelFormat.Bgra32, bgra);
+        var rgb = RgbImage.FromMLImage(image);
+        Assert.NotNull(rgb.Alpha);
+        Assert.Equal(254, rgb.Alpha![translucent]);
+        Assert.Equal(34, rgb.Alpha.Count(a => a == 255));
     }
 }
