@@ -112,10 +112,7 @@ internal sealed class ChromaPlanes : IDisposable
             }
         }
 
-        /// <summary>The output row's width (the core's width times the scale).</summary>
-        public int Width => _width;
-
-        /// <summary>Writes output row <paramref name="row"/> of the core (0-based) into <paramref name="cb"/> and <paramref name="cr"/> (<see cref="Width"/> values each).</summary>
+        /// <summary>Writes output row <paramref name="row"/> of the core (0-based) into <paramref name="cb"/> and <paramref name="cr"/> (the core's width times the scale, each).</summary>
         public void Row(int row, Span<float> cb, Span<float> cr)
         {
             var (offsets, weights) = _taps[row % _scale];
