@@ -569,10 +569,16 @@ def summarize(args):
         p = runs[0]
         pm = statistics.median(statistics.median(q["pipeline_ms"]) for q in runs)
         rm = statistics.median(statistics.median(q["raw_forward_ms"]) for q in runs)
+        # The pipeline and the raw forward of a round come from one process, interleaved: the ratio is taken per round
+        # (then the median over rounds), not across rounds' medians, which would pair one process's pipeline with
+        # another's raw forward.
+        ratios = [statistics.median(q["pipeline_ms"]) / statistics.median(q["raw_forward_ms"]) for q in runs]
+        ratio = statistics.median(ratios)
         print()
         print(f"Pipeline {p['case']}: Transform + read of {p['images']} images of {p['size']}x{p['size']}: median {pm:.1f} ms; "
-              f"raw forward on the same tensors {rm:.1f} ms; overhead {100 * (pm / rm - 1):+.1f}%")
-        lines.append(f"RATIO {p['case']} pipeline {pm / rm:.3f}")
+              f"raw forward on the same tensors {rm:.1f} ms; overhead {100 * (ratio - 1):+.1f}%"
+              + (f" (per round: {', '.join(f'{r:.3f}' for r in ratios)})" if len(ratios) > 1 else ""))
+        lines.append(f"RATIO {p['case']} pipeline {ratio:.3f}")
     print()
     for n in notes:
         print(n)

@@ -5,7 +5,8 @@ namespace MLNet.SuperResolution.Imaging;
 
 /// <summary>
 /// MATLAB bicubic resizing as a fixed (parameter-free, differentiable) torch operation, for networks that work
-/// on a pre-upscaled image (SRCNN, VDSR, ...) and for Cb/Cr of Y-channel networks.
+/// on a pre-upscaled image (SRCNN, VDSR, ...), the Bicubic baseline network and training. (Inference upscales the Cb/Cr
+/// of Y-channel networks with the same taps in managed code, <see cref="ChromaPlanes"/>.)
 /// </summary>
 /// <remarks>
 /// The resize is linear and separable, height first as MATLAB, and nothing is rounded between the passes (unlike the

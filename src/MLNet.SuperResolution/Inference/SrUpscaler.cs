@@ -11,7 +11,7 @@ namespace MLNet.SuperResolution.Inference;
 /// their output is combined with the bicubic-upscaled Cb and Cr of the input (the protocol's step 5). Bicubic is
 /// MATLAB's 8-bit <c>imresize</c> itself. Alpha, when present, is upscaled with bicubic. No ML.NET types here.
 /// The network's forward pass alone is tiled and/or self-ensembled (<see cref="SrInferenceOptions"/>); the bicubic
-/// Cb/Cr of Y networks is computed on the whole image.
+/// Cb/Cr of Y networks is computed per tile (from the tile's LR Cb/Cr with context) as each output row is written.
 /// </summary>
 internal sealed class SrUpscaler : IDisposable
 {
