@@ -8,7 +8,8 @@ namespace MLNet.SuperResolution.Architectures;
 /// <summary>
 /// ESPCN 5-3-3: Shi et al., "Real-Time Single Image and Video Super-Resolution Using an Efficient Sub-Pixel
 /// Convolutional Neural Network", CVPR 2016. Two tanh convolutions (5x5 to 64, 3x3 to 32) on the LR image, a 3x3
-/// convolution to C*scale*scale channels and a pixel shuffle (sub-pixel convolution) to the HR grid.
+/// convolution to C*scale*scale channels and a pixel shuffle (sub-pixel convolution) to the HR grid. tanh is
+/// <see cref="TanhActivation"/> (on the CPU, 2 sigmoid(2x) - 1: libtorch's MKL tanh is slow on AMD CPUs).
 /// Keys follow yjn870/ESPCN-pytorch models.py (MIT): <c>first_part.{0,2}</c>, <c>last_part.0</c>; 21,284 (x2),
 /// 22,729 (x3) and 24,752 (x4) parameters for one channel.
 /// </summary>
@@ -22,9 +23,9 @@ internal sealed class Espcn : SrNetwork
     {
         first_part = nn.Sequential(
             Layers.Conv(channels, options.NumFeat1, options.Kernel1),
-            nn.Tanh(),
+            new TanhActivation(),
             Layers.Conv(options.NumFeat1, options.NumFeat2, options.Kernel2),
-            nn.Tanh());
+            new TanhActivation());
         last_part = nn.Sequential(
             Layers.Conv(options.NumFeat2, channels * scale * scale, options.Kernel3),
             nn.PixelShuffle(scale));
