@@ -187,22 +187,32 @@ internal static class ImageTensors
     private static void YCbCrToBytes(ReadOnlySpan<float> y, ReadOnlySpan<float> cb, ReadOnlySpan<float> cr, Span<byte> r, Span<byte> g, Span<byte> b)
     {
         var (m, offset) = ColorSpace.YCbCrToRgbSingle;
-        int n = y.Length, i = 0, step = 4 * Vector<float>.Count;
+        int n = y.Length, i = 0, count = Vector<float>.Count, step = 4 * count;
+        if (cb.Length != n || cr.Length != n || r.Length != n || g.Length != n || b.Length != n)
+            throw new ArgumentException($"Y has {n} values but Cb, Cr, R, G, B have {cb.Length}, {cr.Length}, {r.Length}, {g.Length}, {b.Length}."); // the loads below are unchecked
         if (Vector.IsHardwareAccelerated)
         {
-            Span<Vector<float>> channel = stackalloc Vector<float>[4];
+            // The map's 12 constants broadcast once per row; per step 4 vectors of each channel, packed into one byte vector.
+            Vector<float> r0 = new(m[0]), r1 = new(m[1]), r2 = new(m[2]), rOffset = new(offset[0]);
+            Vector<float> g0 = new(m[3]), g1 = new(m[4]), g2 = new(m[5]), gOffset = new(offset[1]);
+            Vector<float> b0 = new(m[6]), b1 = new(m[7]), b2 = new(m[8]), bOffset = new(offset[2]);
+            ref float luma = ref MemoryMarshal.GetReference(y), blue = ref MemoryMarshal.GetReference(cb), red = ref MemoryMarshal.GetReference(cr);
+            Span<Vector<float>> vy = stackalloc Vector<float>[4], vcb = stackalloc Vector<float>[4], vcr = stackalloc Vector<float>[4];
             for (; i <= n - step; i += step)
             {
-                var vy = MemoryMarshal.Cast<float, Vector<float>>(y.Slice(i, step));
-                var vcb = MemoryMarshal.Cast<float, Vector<float>>(cb.Slice(i, step));
-                var vcr = MemoryMarshal.Cast<float, Vector<float>>(cr.Slice(i, step));
-                for (int c = 0; c < 3; c++)
+                for (int k = 0; k < 4; k++)
                 {
-                    Vector<float> m0 = new(m[3 * c]), m1 = new(m[3 * c + 1]), m2 = new(m[3 * c + 2]), add = new(offset[c]);
-                    for (int k = 0; k < 4; k++)
-                        channel[k] = m0 * vy[k] + m1 * vcb[k] + m2 * vcr[k] + add;
-                    Pack(channel[0], channel[1], channel[2], channel[3]).CopyTo((c == 0 ? r : c == 1 ? g : b).Slice(i, step));
+                    vy[k] = Vector.LoadUnsafe(ref luma, (nuint)(i + k * count));
+                    vcb[k] = Vector.LoadUnsafe(ref blue, (nuint)(i + k * count));
+                    vcr[k] = Vector.LoadUnsafe(ref red, (nuint)(i + k * count));
                 }
+
+                Pack(r0 * vy[0] + r1 * vcb[0] + r2 * vcr[0] + rOffset, r0 * vy[1] + r1 * vcb[1] + r2 * vcr[1] + rOffset,
+                    r0 * vy[2] + r1 * vcb[2] + r2 * vcr[2] + rOffset, r0 * vy[3] + r1 * vcb[3] + r2 * vcr[3] + rOffset).CopyTo(r.Slice(i, step));
+                Pack(g0 * vy[0] + g1 * vcb[0] + g2 * vcr[0] + gOffset, g0 * vy[1] + g1 * vcb[1] + g2 * vcr[1] + gOffset,
+                    g0 * vy[2] + g1 * vcb[2] + g2 * vcr[2] + gOffset, g0 * vy[3] + g1 * vcb[3] + g2 * vcr[3] + gOffset).CopyTo(g.Slice(i, step));
+                Pack(b0 * vy[0] + b1 * vcb[0] + b2 * vcr[0] + bOffset, b0 * vy[1] + b1 * vcb[1] + b2 * vcr[1] + bOffset,
+                    b0 * vy[2] + b1 * vcb[2] + b2 * vcr[2] + bOffset, b0 * vy[3] + b1 * vcb[3] + b2 * vcr[3] + bOffset).CopyTo(b.Slice(i, step));
             }
         }
 
