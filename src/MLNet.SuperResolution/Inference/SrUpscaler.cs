@@ -64,8 +64,7 @@ internal sealed class SrUpscaler : IDisposable
         if (Network is null)
             return MatlabImresize.Upscale(lowRes, Scale);
         var (width, height) = OutputSize(lowRes);
-        var planes = new byte[3L * width * height <= Array.MaxLength ? 3 * width * height
-            : throw new InvalidOperationException($"The {width}x{height} output is too large for one image buffer.")];
+        var planes = new byte[BufferLength(width, height, 3)];
         var alpha = UpscaleInto(lowRes, new PlanarRgbWriter(planes, width, height).Write);
         return new RgbImage(width, height, planes, alpha);
     }
@@ -77,8 +76,7 @@ internal sealed class SrUpscaler : IDisposable
     public MLImage UpscaleToMLImage(RgbImage lowRes)
     {
         var (width, height) = OutputSize(lowRes);
-        int length = 4L * width * height <= Array.MaxLength ? 4 * width * height
-            : throw new InvalidOperationException($"The {width}x{height} output is too large for one image buffer.");
+        int length = BufferLength(width, height, 4);
         // A pooled buffer: MLImage copies the pixels into its own bitmap, so a fresh (zeroed) array per image is waste.
         using var pixels = new PooledArray<byte>(length);
         var writer = new Bgra32Writer(pixels.Array, width, height);
@@ -86,6 +84,11 @@ internal sealed class SrUpscaler : IDisposable
             writer.SetAlpha(alpha);
         return MLImage.CreateFromPixels(width, height, MLPixelFormat.Bgra32, pixels.Span);
     }
+
+    /// <summary>Bytes of a <paramref name="width"/> x <paramref name="height"/> output at <paramref name="bytesPerPixel"/>, or why one array cannot hold them.</summary>
+    private static int BufferLength(int width, int height, int bytesPerPixel)
+        => (long)bytesPerPixel * width * height <= Array.MaxLength ? bytesPerPixel * width * height
+            : throw new InvalidOperationException($"The {width}x{height} output is too large for one image buffer.");
 
     /// <summary>The output size of an LR image: its size times <see cref="Scale"/>.</summary>
     public (int Width, int Height) OutputSize(RgbImage lowRes) => (checked(lowRes.Width * Scale), checked(lowRes.Height * Scale));
