@@ -234,6 +234,10 @@ internal static class ImageTensors
         int n = r.Length, i = 0, count = Vector<float>.Count, step = Vector<byte>.Count;
         if (Vector.IsHardwareAccelerated)
         {
+            // The map's 12 constants broadcast once per row, as in YCbCrToBytes.
+            Vector<float> y0 = new(m[0]), y1 = new(m[1]), y2 = new(m[2]), yOffset = new(offset[0]);
+            Vector<float> cb0 = new(m[3]), cb1 = new(m[4]), cb2 = new(m[5]), cbOffset = new(offset[1]);
+            Vector<float> cr0 = new(m[6]), cr1 = new(m[7]), cr2 = new(m[8]), crOffset = new(offset[2]);
             Span<Vector<float>> vr = stackalloc Vector<float>[4], vg = stackalloc Vector<float>[4], vb = stackalloc Vector<float>[4];
             for (; i <= n - step; i += step)
             {
@@ -243,9 +247,9 @@ internal static class ImageTensors
                 for (int k = 0; k < 4; k++)
                 {
                     int at = i + k * count;
-                    (vr[k] * m[0] + vg[k] * m[1] + vb[k] * m[2] + new Vector<float>(offset[0])).CopyTo(y.Slice(at, count));
-                    (vr[k] * m[3] + vg[k] * m[4] + vb[k] * m[5] + new Vector<float>(offset[1])).CopyTo(cb.Slice(at, count));
-                    (vr[k] * m[6] + vg[k] * m[7] + vb[k] * m[8] + new Vector<float>(offset[2])).CopyTo(cr.Slice(at, count));
+                    (vr[k] * y0 + vg[k] * y1 + vb[k] * y2 + yOffset).CopyTo(y.Slice(at, count));
+                    (vr[k] * cb0 + vg[k] * cb1 + vb[k] * cb2 + cbOffset).CopyTo(cb.Slice(at, count));
+                    (vr[k] * cr0 + vg[k] * cr1 + vb[k] * cr2 + crOffset).CopyTo(cr.Slice(at, count));
                 }
             }
         }
