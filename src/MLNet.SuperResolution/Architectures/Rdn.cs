@@ -92,18 +92,35 @@ internal sealed class Rdn : SrNetwork
     {
         private readonly Sequential convs;
         private readonly nn.Module<Tensor, Tensor> LFF;
+        private readonly DenseLayer[] _layers; // the same modules as convs, for the in-place path (an array: not registered twice)
+        private readonly long _outChannels;
 
         public ResidualDenseBlock(int numFeat, int growthRate, int numLayer, int kernelSize) : base("RDB")
         {
-            convs = DenseBlock.Create(numFeat, growthRate, numLayer, DenseLayerKeys.Sequential, kernelSize);
-            LFF = Layers.Conv(DenseBlock.OutChannels(numFeat, growthRate, numLayer), numFeat, 1);
+            _layers = DenseBlock.Layers(numFeat, growthRate, numLayer, DenseLayerKeys.Sequential, kernelSize).ToArray();
+            convs = nn.Sequential(_layers);
+            _outChannels = DenseBlock.OutChannels(numFeat, growthRate, numLayer);
+            LFF = Layers.Conv(_outChannels, numFeat, 1);
             RegisterComponents();
         }
 
         public override Tensor forward(Tensor input)
         {
             using var scope = NewDisposeScope();
-            return LFF.forward(convs.forward(input)).add(input).MoveToOuterDisposeScope();
+            Tensor features;
+            if (DenseBlock.CanAppendInPlace(input))
+            {
+                // Inference on one image: the layers fill one buffer instead of concatenating (same values).
+                features = DenseBlock.NewFeatureBuffer(input, _outChannels);
+                features.narrow(1, 0, input.shape[1]).copy_(input);
+                DenseBlock.AppendInPlace(_layers, features, 0, input.shape[1]);
+            }
+            else
+            {
+                features = convs.forward(input);
+            }
+
+            return LFF.forward(features).add(input).MoveToOuterDisposeScope();
         }
     }
 }

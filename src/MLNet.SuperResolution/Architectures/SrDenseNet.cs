@@ -30,6 +30,8 @@ internal sealed class SrDenseNet : SrNetwork
     private readonly Sequential bottleneck;
     private readonly Sequential deconv;
     private readonly nn.Module<Tensor, Tensor> reconstruction;
+    private readonly SkipDenseBlock[] _blocks; // the same modules as dense_blocks, for the in-place path (an array: not registered twice)
+    private readonly long _featureChannels;
 
     /// <summary>Builds SRDenseNet for <paramref name="scale"/> and <paramref name="channels"/> (1 = Y, 3 = RGB).</summary>
     public SrDenseNet(SrDenseNetOptions options, int scale, int channels) : base(nameof(SrDenseNet), scale, channels)
@@ -38,11 +40,12 @@ internal sealed class SrDenseNet : SrNetwork
             throw new ArgumentOutOfRangeException(nameof(options), "SRDenseNet needs at least one dense block of at least one layer.");
         int g = options.GrowthRate, blockWidth = g * options.NumLayer, numFeat = options.NumFeat;
         conv = new ConvRelu(channels, blockWidth, 3);
-        var blocks = new List<nn.Module<Tensor, Tensor>>();
+        _blocks = new SkipDenseBlock[options.NumBlock];
         for (int b = 0; b < options.NumBlock; b++)
-            blocks.Add(new SkipDenseBlock(blockWidth * (b + 1), g, options.NumLayer));
-        dense_blocks = nn.Sequential(blocks);
-        bottleneck = nn.Sequential(Layers.Conv(blockWidth * (options.NumBlock + 1), numFeat, 1), nn.ReLU());
+            _blocks[b] = new SkipDenseBlock(blockWidth * (b + 1), g, options.NumLayer);
+        dense_blocks = nn.Sequential(_blocks);
+        _featureChannels = blockWidth * (options.NumBlock + 1);
+        bottleneck = nn.Sequential(Layers.Conv(_featureChannels, numFeat, 1), nn.ReLU());
         deconv = Deconvolutions(scale, numFeat);
         reconstruction = Layers.Conv(numFeat, channels, 3);
         RegisterComponents();
@@ -91,7 +94,22 @@ internal sealed class SrDenseNet : SrNetwork
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = dense_blocks.forward(conv.forward(input));
+        Tensor x;
+        if (DenseBlock.CanAppendInPlace(input))
+        {
+            // Inference on one image: every block appends to one buffer of all levels instead of concatenating (same values).
+            var first = conv.forward(input);
+            x = DenseBlock.NewFeatureBuffer(first, _featureChannels);
+            long width = first.shape[1];
+            x.narrow(1, 0, width).copy_(first);
+            foreach (var block in _blocks)
+                width = block.AppendInPlace(x, width);
+        }
+        else
+        {
+            x = dense_blocks.forward(conv.forward(input));
+        }
+
         x = deconv.forward(bottleneck.forward(x));
         return reconstruction.forward(x).MoveToOuterDisposeScope();
     }
@@ -103,12 +121,14 @@ internal sealed class SrDenseNet : SrNetwork
     private sealed class SkipDenseBlock : nn.Module<Tensor, Tensor>
     {
         private readonly Sequential block;
+        private readonly ConvRelu[] _entry; // block's first layer, and its dense layers, for the in-place path (arrays: not registered twice)
+        private readonly DenseLayer[] _layers;
 
         public SkipDenseBlock(int inChannels, int growthRate, int numLayer) : base("DenseBlock")
         {
-            var layers = new List<nn.Module<Tensor, Tensor>> { new ConvRelu(inChannels, growthRate, 3) };
-            layers.AddRange(DenseBlock.Layers(growthRate, growthRate, numLayer - 1, DenseLayerKeys.Flat));
-            block = nn.Sequential(layers);
+            _entry = [new ConvRelu(inChannels, growthRate, 3)];
+            _layers = DenseBlock.Layers(growthRate, growthRate, numLayer - 1, DenseLayerKeys.Flat).ToArray();
+            block = nn.Sequential([_entry[0], .. _layers]);
             RegisterComponents();
         }
 
@@ -116,6 +136,20 @@ internal sealed class SrDenseNet : SrNetwork
         {
             using var scope = NewDisposeScope();
             return cat([input, block.forward(input)], 1).MoveToOuterDisposeScope();
+        }
+
+        /// <summary>
+        /// The in-place form of <see cref="forward"/> (<see cref="DenseBlock.CanAppendInPlace"/>): reads the buffer's first
+        /// <paramref name="width"/> channels (this block's input) and writes its L·g new channels right after them.
+        /// </summary>
+        /// <returns>The filled width afterwards.</returns>
+        public long AppendInPlace(Tensor features, long width)
+        {
+            using var scope = NewDisposeScope();
+            var grown = _entry[0].forward(features.narrow(1, 0, width));
+            long growth = grown.shape[1];
+            features.narrow(1, width, growth).copy_(grown);
+            return width + DenseBlock.AppendInPlace(_layers, features, width, growth);
         }
     }
 }

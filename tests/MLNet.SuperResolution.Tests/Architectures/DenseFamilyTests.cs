@@ -128,6 +128,59 @@ public class DenseFamilyTests(ITestOutputHelper output)
         Assert.Equal(new long[] { growth, inChannels + (layers - 1) * growth, 3, 3 }, block.state_dict()[$"{layers - 1}.{prefix}.weight"].shape);
     }
 
+    [Theory]
+    [MemberData(nameof(FamilyScales))]
+    public void InferenceOnOneImage_FillsOneBuffer_SameOutputAsConcatenating(SrArchitecture architecture, int scale)
+    {
+        // Under no_grad a batch of one takes the in-place path (DenseBlock.AppendInPlace); with autograd recording, or a
+        // batch of two, every layer concatenates. The three must agree, and the path must not add state_dict entries.
+        using var scope = NewDisposeScope();
+        random.manual_seed(11);
+        int channels = architecture == SrArchitecture.SrDenseNet ? 1 : 3;
+        using var network = NetworkFactory.Create(architecture, scale, channels, NetworkFactory.Describe(architecture).Options(SrPreset.Notes));
+        network.eval();
+        var first = rand(1, channels, 7, 6);
+        var second = rand(1, channels, 7, 6);
+        Assert.False(DenseBlock.CanAppendInPlace(first)); // autograd is recording here
+        var concatenated = network.forward(first).detach();
+        Tensor inPlace, inPlaceSecond, batched;
+        using (no_grad())
+        {
+            Assert.True(DenseBlock.CanAppendInPlace(first));
+            Assert.False(DenseBlock.CanAppendInPlace(cat([first, second], 0)));
+            inPlace = network.forward(first);
+            inPlaceSecond = network.forward(second);
+            batched = network.forward(cat([first, second], 0));
+        }
+
+        double difference = inPlace.sub(concatenated).abs().max().item<float>();
+        double batchDifference = cat([inPlace, inPlaceSecond], 0).sub(batched).abs().max().item<float>();
+        output.WriteLine($"{architecture} x{scale}: |in place - concatenated| {difference:E2}, |in place - batch of two| {batchDifference:E2}");
+        Assert.True(difference <= 1e-6, $"in place and concatenating differ by {difference:E2}");
+        Assert.True(batchDifference <= 1e-6, $"one image at a time and a batch of two differ by {batchDifference:E2}");
+        Assert.DoesNotContain(network.state_dict().Keys, k => k.StartsWith('_') || k.Contains("._", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void DenseBlock_AppendInPlace_EqualsTheConcatenatingBlock_AndRejectsAShortBuffer()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(12);
+        var layers = DenseBlock.Layers(5, 4, 3, DenseLayerKeys.Sequential).ToArray();
+        using var block = nn.Sequential(layers);
+        var input = rand(1, 5, 6, 4).sub(0.5);
+        using var _ = no_grad();
+        var expected = block.forward(input);
+        var features = DenseBlock.NewFeatureBuffer(input, 2 + 5 + 3 * 4); // two channels before the block's range
+        features.narrow(1, 2, 5).copy_(input);
+        Assert.Equal(17, DenseBlock.AppendInPlace(layers, features, 2, 5));
+        Assert.True(features.narrow(1, 2, 17).eq(expected).all().item<bool>());
+        var tooShort = DenseBlock.NewFeatureBuffer(input, 5 + 2 * 4);
+        tooShort.narrow(1, 0, 5).copy_(input);
+        var error = Assert.Throws<ArgumentException>(() => DenseBlock.AppendInPlace(layers, tooShort, 0, 5));
+        Assert.Contains("13 channels", error.Message);
+    }
+
     [Fact]
     public void Rdn_BilinearTail_HasOneConvAfterTheUpsampling()
     {

@@ -35,7 +35,8 @@ internal sealed class DenseLayer : nn.Module<Tensor, Tensor>
     {
         var convolution = Layers.Conv(inChannels, growthRate, kernelSize);
         _reluInside = keys == DenseLayerKeys.Sequential;
-        conv = _reluInside ? nn.Sequential(convolution, nn.ReLU()) : convolution;
+        // The ReLU works in place on the convolution's fresh output (a convolution's backward does not read its output).
+        conv = _reluInside ? nn.Sequential(convolution, nn.ReLU(inplace: true)) : convolution;
         RegisterComponents();
     }
 
@@ -43,9 +44,11 @@ internal sealed class DenseLayer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var grown = _reluInside ? conv.forward(input) : nn.functional.relu(conv.forward(input));
-        return cat([input, grown], 1).MoveToOuterDisposeScope();
+        return cat([input, Grow(input)], 1).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The layer's new channels alone, ReLU(conv(input)) [N, g, H, W]: what <see cref="forward"/> appends.</summary>
+    public Tensor Grow(Tensor input) => _reluInside ? conv.forward(input) : conv.forward(input).relu_();
 }
 
 /// <summary>
@@ -82,4 +85,39 @@ internal static class DenseBlock
 
     /// <summary>Output channels of a block: c + L·g.</summary>
     public static long OutChannels(long inChannels, long growthRate, int numLayers) => inChannels + numLayers * growthRate;
+
+    /// <summary>
+    /// Whether a dense chain may fill one preallocated feature buffer instead of concatenating at every layer: only when
+    /// autograd is not recording (inference; in-place writes into a buffer earlier layers read would break the backward)
+    /// and the batch is one image, so that every channel range of the buffer is itself a contiguous NCHW tensor the
+    /// convolutions read without a copy. Each layer's output is then copied once, instead of the whole growing prefix
+    /// at every layer (L copies of g channels against the sum over l of c + l·g).
+    /// </summary>
+    public static bool CanAppendInPlace(Tensor input) => !is_grad_enabled() && input.dim() == 4 && input.shape[0] == 1;
+
+    /// <summary>An uninitialised [1, <paramref name="channels"/>, H, W] feature buffer with the dtype, device and size of <paramref name="like"/>.</summary>
+    public static Tensor NewFeatureBuffer(Tensor like, long channels)
+        => empty([1, channels, like.shape[2], like.shape[3]], dtype: like.dtype, device: like.device);
+
+    /// <summary>
+    /// Runs <paramref name="layers"/> in order, layer l reading the buffer's channels [start, start + width + l·g) and its
+    /// output written right after them: the buffer's range [start, returned end) then holds what the concatenating
+    /// <see cref="DenseLayer.forward"/> chain would return. Use only where <see cref="CanAppendInPlace"/> holds.
+    /// </summary>
+    /// <returns>The width of the filled range from <paramref name="start"/>: <paramref name="width"/> + L·g.</returns>
+    public static long AppendInPlace(IEnumerable<DenseLayer> layers, Tensor features, long start, long width)
+    {
+        foreach (var layer in layers)
+        {
+            using var scope = NewDisposeScope();
+            var grown = layer.Grow(features.narrow(1, start, width));
+            long growth = grown.shape[1];
+            if (start + width + growth > features.shape[1])
+                throw new ArgumentException($"The feature buffer has {features.shape[1]} channels; the dense chain needs more than that.", nameof(features));
+            features.narrow(1, start + width, growth).copy_(grown);
+            width += growth;
+        }
+
+        return width;
+    }
 }
