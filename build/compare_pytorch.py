@@ -209,7 +209,8 @@ def upsampler(scale, f):
 
 
 class ScaledResidual(nn.Module):
-    """x + res_scale * body(x); the body's parameters are under "body." as in the reference code."""
+    """x + res_scale * body(x); the body's parameters are under "body." as in the reference code, and like it the sum
+    is taken in place (EDSR-PyTorch common.ResBlock / rcan.RCAB: `res += x`)."""
 
     def __init__(self, body, res_scale):
         super().__init__()
@@ -219,20 +220,21 @@ class ScaledResidual(nn.Module):
     def forward(self, x):
         r = self.body(x)
         if self.res_scale != 1.0:
-            r = r * self.res_scale
-        return r + x
+            r = r.mul(self.res_scale)
+        r += x
+        return r
 
 
 class ResBlock(ScaledResidual):
     def __init__(self, f, res_scale):
-        super().__init__(nn.Sequential(conv(f, f, 3), nn.ReLU(), conv(f, f, 3)), res_scale)
+        super().__init__(nn.Sequential(conv(f, f, 3), nn.ReLU(True), conv(f, f, 3)), res_scale)
 
 
 class CALayer(nn.Module):
     def __init__(self, f, reduction):
         super().__init__()
         self.avg_pool = nn.AdaptiveAvgPool2d(1)
-        self.conv_du = nn.Sequential(conv(f, f // reduction, 1), nn.ReLU(), conv(f // reduction, f, 1), nn.Sigmoid())
+        self.conv_du = nn.Sequential(conv(f, f // reduction, 1), nn.ReLU(inplace=True), conv(f // reduction, f, 1), nn.Sigmoid())
 
     def forward(self, x):
         return x * self.conv_du(self.avg_pool(x))
@@ -240,7 +242,7 @@ class CALayer(nn.Module):
 
 class Rcab(ScaledResidual):
     def __init__(self, f, reduction, res_scale):
-        super().__init__(nn.Sequential(conv(f, f, 3), nn.ReLU(), conv(f, f, 3), CALayer(f, reduction)), res_scale)
+        super().__init__(nn.Sequential(conv(f, f, 3), nn.ReLU(True), conv(f, f, 3), CALayer(f, reduction)), res_scale)
 
 
 class ResidualGroup(nn.Module):
@@ -249,7 +251,9 @@ class ResidualGroup(nn.Module):
         self.body = nn.Sequential(*blocks, conv(f, f, 3))
 
     def forward(self, x):
-        return self.body(x) + x
+        res = self.body(x)
+        res += x
+        return res
 
 
 class MeanShifted(nn.Module):
@@ -267,8 +271,9 @@ class MeanShifted(nn.Module):
     def forward(self, x):
         x = x * self.rgb_range
         x = self.head(self.sub_mean(x))
-        x = self.body(x) + x
-        return self.add_mean(self.tail(x)) / self.rgb_range
+        res = self.body(x)
+        res += x
+        return self.add_mean(self.tail(res)) / self.rgb_range
 
 
 def edsr(c, scale, preset, baseline):

@@ -21,7 +21,7 @@ internal sealed class ChannelAttention : nn.Module<Tensor, Tensor>
         avg_pool = nn.AdaptiveAvgPool2d(1);
         conv_du = nn.Sequential(
             Layers.Conv(channels, channels / reduction, 1),
-            nn.ReLU(),
+            nn.ReLU(inplace: true),
             Layers.Conv(channels / reduction, channels, 1),
             nn.Sigmoid());
         RegisterComponents();
@@ -52,7 +52,7 @@ internal sealed class ResidualChannelAttentionBlock : nn.Module<Tensor, Tensor>
     {
         body = nn.Sequential(
             Layers.Conv(numFeat, numFeat, kernelSize),
-            nn.ReLU(),
+            nn.ReLU(inplace: true),
             Layers.Conv(numFeat, numFeat, kernelSize),
             new ChannelAttention(numFeat, reduction));
         _resScale = resScale;
@@ -62,12 +62,14 @@ internal sealed class ResidualChannelAttentionBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
+        // In place, as the reference (`res += x`, ReLU(inplace=True)): the body's output is its own fresh tensor, and no
+        // backward reads it (a convolution's or a product's backward reads their inputs): one activation less per block.
         var residual = body.forward(input);
         if (_resScale != 1.0)
         {
             using var resScale = _resScale.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
-            residual = residual.mul(resScale);
+            residual = residual.mul_(resScale);
         }
-        return residual.add(input).MoveToOuterDisposeScope();
+        return residual.add_(input).MoveToOuterDisposeScope();
     }
 }

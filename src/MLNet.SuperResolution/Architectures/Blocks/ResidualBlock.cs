@@ -20,7 +20,7 @@ internal sealed class ResidualBlock : nn.Module<Tensor, Tensor>
 
     public ResidualBlock(long numFeat, double resScale = 1.0, long kernelSize = 3) : base(nameof(ResidualBlock))
     {
-        body = nn.Sequential(Layers.Conv(numFeat, numFeat, kernelSize), nn.ReLU(), Layers.Conv(numFeat, numFeat, kernelSize));
+        body = nn.Sequential(Layers.Conv(numFeat, numFeat, kernelSize), nn.ReLU(inplace: true), Layers.Conv(numFeat, numFeat, kernelSize));
         _resScale = resScale;
         RegisterComponents();
     }
@@ -28,12 +28,14 @@ internal sealed class ResidualBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
+        // In place, as the reference (`res += x`, ReLU(inplace=True)): the body's output is its own fresh tensor, and no
+        // backward reads it (a convolution's or a product's backward reads their inputs): one activation less per block.
         var residual = body.forward(input);
         if (_resScale != 1.0)
         {
             using var resScale = _resScale.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
-            residual = residual.mul(resScale);
+            residual = residual.mul_(resScale);
         }
-        return residual.add(input).MoveToOuterDisposeScope();
+        return residual.add_(input).MoveToOuterDisposeScope();
     }
 }

@@ -37,6 +37,7 @@ internal sealed class ResidualGroup : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        return body.forward(input).add(input).MoveToOuterDisposeScope();
+        // In place, as the reference (`res += x`): the trunk ends in a convolution, whose fresh output no backward reads.
+        return body.forward(input).add_(input).MoveToOuterDisposeScope();
     }
 }
