@@ -10,9 +10,9 @@ namespace MLNet.SuperResolution.Benchmarks;
 
 /// <summary>
 /// The pipeline measurement: a fitted super-resolution transformer's <c>Transform</c> plus a cursor reading its output
-/// column for N in-memory LR images, against the raw network forward on the same images' tensors. The difference is
-/// what the ML.NET component costs on top of the network (image to tensor, colour conversion for Y networks, the
-/// 8-bit output image).
+/// column for N in-memory LR images, against the raw network forward on the same images' tensors, in the layout the
+/// pipeline runs the network in (channels-last on the CPU by default). The difference is what the ML.NET component
+/// costs on top of the network (image to tensor and layout, colour conversion for Y networks, the 8-bit output image).
 /// </summary>
 internal sealed class PipelineBench : IDisposable
 {
@@ -50,6 +50,8 @@ internal sealed class PipelineBench : IDisposable
             var tensor = ImageTensors.ToTensor(crop);
             if (benchCase.Channels == SrChannels.Y)
                 tensor = ColorSpace.RgbToYCbCr(tensor).narrow(1, 0, 1).contiguous();
+            if (_upscaler.Inference.UsesChannelsLast(TorchSharp.DeviceType.CPU))
+                tensor = tensor.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2); // the raw forward in the pipeline's layout
             _tensors.Add(tensor.DetachFromDisposeScope());
         }
 

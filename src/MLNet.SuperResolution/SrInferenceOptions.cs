@@ -45,10 +45,14 @@ public sealed class SrInferenceOptions
 
     /// <summary>
     /// Runs the network on channels-last (NHWC) activations, the layout oneDNN's CPU convolutions work in natively:
-    /// 5-20% faster for RGB networks on the development CPU (AVX-512), the same results to float rounding (4e-7).
-    /// Default false.
+    /// the same results to float rounding (4e-7; an 8-bit output value can round the other way), 5-35% faster for
+    /// most of the zoo on the development CPU (AVX-512; docs/performance.md has the table). Null (default) means
+    /// automatic: channels-last on the CPU, the contiguous NCHW layout on other devices. True or false forces it.
     /// </summary>
-    public bool ChannelsLast { get; set; }
+    public bool? ChannelsLast { get; set; }
+
+    /// <summary>Whether the network runs channels-last on <paramref name="device"/>: <see cref="ChannelsLast"/>, or when automatic, on the CPU.</summary>
+    internal bool UsesChannelsLast(TorchSharp.DeviceType device) => ChannelsLast ?? device == TorchSharp.DeviceType.CPU;
 
     /// <summary>
     /// The number format of the network at inference: <see cref="SrPrecision.Float32"/> (default, the reference) or

@@ -55,8 +55,12 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         public bool SelfEnsemble { get; init; }
 
         [CommandOption("--channels-last")]
-        [Description("Run the network on channels-last activations (faster on most CPUs, same result).")]
+        [Description("Run the network on channels-last activations on any device (the CPU's default; same result to float rounding).")]
         public bool ChannelsLast { get; init; }
+
+        [CommandOption("--nchw")]
+        [Description("Run the network on contiguous NCHW activations, also on the CPU (where channels-last is the default).")]
+        public bool Nchw { get; init; }
 
         [CommandOption("--bf16")]
         [Description("Run the network in bfloat16 (faster on CPUs with AVX-512 BF16; about one 8-bit level of difference).")]
@@ -95,6 +99,8 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
                 return ValidationResult.Error($"Unknown --device '{Device}'; use cpu, cuda or cuda:N.");
             if (Threads is < 1)
                 return ValidationResult.Error("--threads must be at least 1.");
+            if (ChannelsLast && Nchw)
+                return ValidationResult.Error("Give --channels-last or --nchw, not both (neither: channels-last on the CPU, NCHW elsewhere).");
             return ValidationResult.Success();
         }
     }
@@ -197,14 +203,14 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
 
     private static (SuperResolutionUpscaler Upscaler, SuperResolutionTransformer? Owned) CreateUpscaler(Settings settings)
     {
-        var inference = settings.Tile is null && settings.Overlap is null && !settings.SelfEnsemble && !settings.ChannelsLast && !settings.BFloat16
+        var inference = settings.Tile is null && settings.Overlap is null && !settings.SelfEnsemble && !settings.ChannelsLast && !settings.Nchw && !settings.BFloat16
             ? null
             : new SrInferenceOptions
             {
                 TileSize = settings.Tile,
                 TileOverlap = settings.Overlap,
                 SelfEnsemble = settings.SelfEnsemble,
-                ChannelsLast = settings.ChannelsLast,
+                ChannelsLast = settings.ChannelsLast ? true : settings.Nchw ? false : null,
                 Precision = settings.BFloat16 ? SrPrecision.BFloat16 : SrPrecision.Float32,
             };
         if (settings.Model is not null)

@@ -191,7 +191,7 @@ internal sealed class SrUpscaler : IDisposable
             forward = x => reduced.forward(x.to(ScalarType.BFloat16)).to(ScalarType.Float32);
         }
 
-        if (Inference.ChannelsLast)
+        if (Inference.UsesChannelsLast(Device.type))
         {
             // NHWC strides on the input; oneDNN's convolutions keep the layout through the network. (TorchSharp 0.107
             // has no memory_format argument; this permute-copy-permute is what .contiguous(channels_last) does.)

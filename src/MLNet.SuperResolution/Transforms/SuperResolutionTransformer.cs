@@ -89,8 +89,8 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SRESTRNS",
-        verWrittenCur: 0x00010005, // Inference options: channels-last, precision
-        verReadableCur: 0x00010005,
+        verWrittenCur: 0x00010006, // Channels-last: automatic (the default) as a third value
+        verReadableCur: 0x00010006,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(SuperResolutionTransformer).Assembly.FullName);
@@ -100,6 +100,8 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     private const int VersionWithValidations = 0x00010003;
     private const int VersionWithSkippedRows = 0x00010004;
     private const int VersionWithPrecision = 0x00010005;
+    private const int VersionWithAutomaticLayout = 0x00010006;
+    private const byte ChannelsLastAutomatic = 2; // the layout byte: 0 false, 1 true, 2 automatic (null)
 
     /// <summary>Saves the model (called by ML.NET's model saving).</summary>
     public override void SaveModel(ModelSaveContext ctx)
@@ -123,6 +125,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         // int: tile size (0: automatic), int: tile overlap (-1: receptive field), long: max untiled pixels,
         //      bool: self-ensemble                                                  [since 0x00010003; before: defaults]
         //      bool: channels-last, int: precision (SrPrecision)                    [since 0x00010005; before: false, Float32]
+        //      (the channels-last byte is 0 false, 1 true, 2 automatic)             [since 0x00010006; before: 0 or 1]
         SaveColumns(ctx);
         ctx.Writer.Write((int)Architecture);
         ctx.Writer.Write(Scale);
@@ -160,7 +163,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         ctx.Writer.Write(inference.TileOverlap ?? -1);
         ctx.Writer.Write(inference.MaxUntiledPixels);
         ctx.Writer.WriteBoolByte(inference.SelfEnsemble);
-        ctx.Writer.WriteBoolByte(inference.ChannelsLast);
+        ctx.Writer.Write(inference.ChannelsLast switch { null => ChannelsLastAutomatic, true => (byte)1, false => (byte)0 });
         ctx.Writer.Write((int)inference.Precision);
     }
 
@@ -257,7 +260,8 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
             }
         }
 
-        var inference = new SrInferenceOptions();
+        // Models saved before automatic channels-last (0x00010006) ran in the NCHW layout unless they said otherwise: kept so.
+        var inference = new SrInferenceOptions { ChannelsLast = ctx.Header.ModelVerWritten >= VersionWithAutomaticLayout ? null : false };
         if (ctx.Header.ModelVerWritten >= VersionWithInferenceOptions)
         {
             int tileSize = ctx.Reader.ReadInt32();
@@ -270,7 +274,22 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
 
         if (ctx.Header.ModelVerWritten >= VersionWithPrecision)
         {
-            inference.ChannelsLast = ctx.Reader.ReadBoolByte();
+            if (ctx.Header.ModelVerWritten >= VersionWithAutomaticLayout)
+            {
+                byte layout = ctx.Reader.ReadByte();
+                inference.ChannelsLast = layout switch
+                {
+                    0 => false,
+                    1 => true,
+                    ChannelsLastAutomatic => null,
+                    _ => throw host.ExceptDecode($"The model's channels-last setting {layout} is unknown (0, 1 or 2); the file is corrupt or was edited."),
+                };
+            }
+            else
+            {
+                inference.ChannelsLast = ctx.Reader.ReadBoolByte(); // saved before automatic existed: kept as saved
+            }
+
             inference.Precision = (SrPrecision)ctx.Reader.ReadInt32();
             if (!Enum.IsDefined(inference.Precision))
                 throw host.ExceptDecode($"The model's inference precision {(int)inference.Precision} is unknown; the file is corrupt or was edited.");

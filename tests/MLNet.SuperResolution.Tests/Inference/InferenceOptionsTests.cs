@@ -86,6 +86,33 @@ public sealed class InferenceOptionsTests : IDisposable
             TestImages.ReadImages(loaded.Transform(lowRes), "SuperRes")[0].Planes);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ChannelsLastSetting_AutomaticOrForced_IsSavedWithTheModel(bool? channelsLast)
+    {
+        var ml = new MLContext(seed: 1);
+        var network = Build(SrArchitecture.Espcn, 2, SrPreset.Notes, SrChannels.Rgb);
+        var upscaler = new SrUpscaler(SrArchitecture.Espcn, 2, SrChannels.Rgb, network, CPU, new SrInferenceOptions { ChannelsLast = channelsLast });
+        using var transformer = new SuperResolutionTransformer(ml, "SuperRes", "LowRes", upscaler,
+            SrModelZoo.Get(SrArchitecture.Espcn).Options(SrPreset.Notes), "cpu", trainingSummary: null);
+        string path = Path.Combine(_images.Directory, $"model-{channelsLast?.ToString() ?? "auto"}.zip");
+        ml.Model.Save(transformer, LowRes(ml, out _).Schema, path);
+        using var loaded = (SuperResolutionTransformer)ml.Model.Load(path, out _);
+        Assert.Equal(channelsLast, loaded.Inference.ChannelsLast);
+    }
+
+    [Fact]
+    public void ChannelsLast_Automatic_IsOnForTheCpuOnly_AndForcedEitherWay()
+    {
+        Assert.Null(new SrInferenceOptions().ChannelsLast);
+        Assert.True(new SrInferenceOptions().UsesChannelsLast(TorchSharp.DeviceType.CPU));
+        Assert.False(new SrInferenceOptions().UsesChannelsLast(TorchSharp.DeviceType.CUDA));
+        Assert.True(new SrInferenceOptions { ChannelsLast = true }.UsesChannelsLast(TorchSharp.DeviceType.CUDA));
+        Assert.False(new SrInferenceOptions { ChannelsLast = false }.UsesChannelsLast(TorchSharp.DeviceType.CPU));
+    }
+
     /// <summary>
     /// Fixtures/espcn-x2-format-10002.zip was saved by the previous format (0x00010002, before inference options):
     /// a tiny custom ESPCN and its output on Fixtures/coffee-12x10.png.

@@ -21,25 +21,42 @@ public sealed class PrecisionAndLayoutTests(ITestOutputHelper output)
         return rand(new long[] { 1, channels, size, size - 4 }, generator: generator);
     }
 
+    public static TheoryData<SrArchitecture, SrChannels, int> EveryNetwork()
+    {
+        var data = new TheoryData<SrArchitecture, SrChannels, int>();
+        foreach (var architecture in Enum.GetValues<SrArchitecture>().Where(a => a != SrArchitecture.Bicubic))
+        {
+            var descriptor = NetworkFactory.Describe(architecture);
+            data.Add(architecture, descriptor.PaperChannels, descriptor.Scales.Contains(2) ? 2 : descriptor.Scales[0]);
+        }
+
+        return data;
+    }
+
+    /// <summary>
+    /// Channels-last is the CPU's automatic layout, so every network of the zoo is checked in it: the same result as
+    /// the contiguous NCHW layout to float rounding, and the default options give exactly the channels-last result.
+    /// </summary>
     [Theory]
-    [InlineData(SrArchitecture.EdsrBaseline, SrChannels.Rgb)]
-    [InlineData(SrArchitecture.Rdn, SrChannels.Rgb)]
-    [InlineData(SrArchitecture.Fsrcnn, SrChannels.Y)]
-    [InlineData(SrArchitecture.Srcnn, SrChannels.Y)]
-    public void ChannelsLast_EqualsTheDefaultLayout(SrArchitecture architecture, SrChannels channels)
+    [MemberData(nameof(EveryNetwork))]
+    public void ChannelsLast_EqualsTheNchwLayout_AndIsTheCpuDefault(SrArchitecture architecture, SrChannels channels, int scale)
     {
         using var scope = NewDisposeScope();
         var input = Input(channels == SrChannels.Y ? 1 : 3);
-        using var plain = new SrUpscaler(architecture, 2, channels, Build(architecture, 2, SrPreset.Notes, channels), CPU);
-        using var nhwc = new SrUpscaler(architecture, 2, channels, Build(architecture, 2, SrPreset.Notes, channels), CPU,
+        using var nchw = new SrUpscaler(architecture, scale, channels, Build(architecture, scale, SrPreset.Notes, channels), CPU,
+            new SrInferenceOptions { ChannelsLast = false });
+        using var nhwc = new SrUpscaler(architecture, scale, channels, Build(architecture, scale, SrPreset.Notes, channels), CPU,
             new SrInferenceOptions { ChannelsLast = true });
+        using var automatic = new SrUpscaler(architecture, scale, channels, Build(architecture, scale, SrPreset.Notes, channels), CPU);
         using var noGrad = no_grad();
-        var expected = plain.Forward(input);
+        var expected = nchw.Forward(input);
         var actual = nhwc.Forward(input);
         double difference = (actual - expected).abs().max().item<float>();
-        output.WriteLine($"{architecture}: max |channels-last - default| = {difference:E2}");
+        double scaleOfValues = expected.abs().max().item<float>();
+        output.WriteLine($"{architecture} x{scale}: max |channels-last - NCHW| = {difference:E2} (outputs up to {scaleOfValues:F2})");
         Assert.Equal(expected.shape, actual.shape);
-        Assert.True(difference < 1e-5, $"{difference}");
+        Assert.True(difference < 1e-5 * Math.Max(1, scaleOfValues), $"{difference}");
+        Assert.True(automatic.Forward(input).eq(actual).all().item<bool>(), "the default options on the CPU should run channels-last");
     }
 
     [Theory]
@@ -51,7 +68,8 @@ public sealed class PrecisionAndLayoutTests(ITestOutputHelper output)
         using var scope = NewDisposeScope();
         var input = Input(channels == SrChannels.Y ? 1 : 3);
         var network = Build(architecture, 2, SrPreset.Notes, channels);
-        using var plain = new SrUpscaler(architecture, 2, channels, Build(architecture, 2, SrPreset.Notes, channels), CPU);
+        using var plain = new SrUpscaler(architecture, 2, channels, Build(architecture, 2, SrPreset.Notes, channels), CPU,
+            new SrInferenceOptions { ChannelsLast = false }); // the NCHW float32 result, as network.forward gives it
         using var bf16 = new SrUpscaler(architecture, 2, channels, network, CPU,
             new SrInferenceOptions { Precision = SrPrecision.BFloat16, ChannelsLast = channelsLast });
         using var noGrad = no_grad();

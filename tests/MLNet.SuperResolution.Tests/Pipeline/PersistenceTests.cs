@@ -123,7 +123,7 @@ public sealed class PersistenceTests : IDisposable
         Assert.Equal(new[] { new SrValidationResult(1, 1, 9.117613141860414), new SrValidationResult(2, 2, 9.119814006534813) }, summary.Validations);
         Assert.Equal((0, 0), (summary.SkippedTrainingRows, summary.SkippedValidationRows));
         var defaults = new SrInferenceOptions(); // read after the summary: a misread summary would shift them
-        Assert.Equal((defaults.TileSize, defaults.TileOverlap, defaults.MaxUntiledPixels, defaults.SelfEnsemble, false, SrPrecision.Float32),
+        Assert.Equal((defaults.TileSize, defaults.TileOverlap, defaults.MaxUntiledPixels, defaults.SelfEnsemble, (bool?)false, SrPrecision.Float32),
             (loaded.Inference.TileSize, loaded.Inference.TileOverlap, loaded.Inference.MaxUntiledPixels, loaded.Inference.SelfEnsemble,
              loaded.Inference.ChannelsLast, loaded.Inference.Precision));
     }

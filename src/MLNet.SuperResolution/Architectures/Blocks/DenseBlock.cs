@@ -89,11 +89,13 @@ internal static class DenseBlock
     /// <summary>
     /// Whether a dense chain may fill one preallocated feature buffer instead of concatenating at every layer: only when
     /// autograd is not recording (inference; in-place writes into a buffer earlier layers read would break the backward)
-    /// and the batch is one image, so that every channel range of the buffer is itself a contiguous NCHW tensor the
-    /// convolutions read without a copy. Each layer's output is then copied once, instead of the whole growing prefix
-    /// at every layer (L copies of g channels against the sum over l of c + l·g).
+    /// and the batch is one contiguous NCHW image, so that every channel range of the buffer is itself a contiguous NCHW
+    /// tensor the convolutions read without a copy (not channels-last inputs, whose channel ranges are strided). Each
+    /// layer's output is then copied once, instead of the whole growing prefix at every layer (L copies of g channels
+    /// against the sum over l of c + l·g).
     /// </summary>
-    public static bool CanAppendInPlace(Tensor input) => !is_grad_enabled() && input.dim() == 4 && input.shape[0] == 1;
+    public static bool CanAppendInPlace(Tensor input)
+        => !is_grad_enabled() && input.dim() == 4 && input.shape[0] == 1 && input.is_contiguous();
 
     /// <summary>An uninitialised [1, <paramref name="channels"/>, H, W] feature buffer with the dtype, device and size of <paramref name="like"/>.</summary>
     public static Tensor NewFeatureBuffer(Tensor like, long channels)
