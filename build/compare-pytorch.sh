@@ -3,7 +3,9 @@
 # PyTorch (Debian's python3-torch 1.13, a measuring stick only). Per network: our forward and training step, then
 # theirs, each median of >= 10 repetitions after warm-up, plus the output agreement; then the ML.NET pipeline against
 # the raw forward, and the machine's ceiling (a float32 matmul through our libtorch). Ends with one line per
-# measurement, "RATIO <network> <forward|train|pipeline> <ours/theirs>", then "PEAK <network> <fraction of ceiling>".
+# measurement, "RATIO <network> <forward|train|pipeline> <ours/theirs>" (NCHW on both sides: the same kernels), then
+# "PEAK <network> <fraction of ceiling>". Before them, "LAYOUT" lines: the forward with a channels-last input on both
+# sides, and ours channels-last (SrUpscaler's CPU default) against PyTorch's NCHW (the reference code's default).
 #
 #   bash build/compare-pytorch.sh [--threads N] [--reps R] [--cases "Espcn-Paper-Y-x2 Vdsr-Notes-RGB-x2"] [--out DIR] [--pin-heap]
 #                                   [--rounds N]

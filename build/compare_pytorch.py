@@ -476,6 +476,14 @@ def run_network(args):
 
     result["forward_ms"] = time_ms(forward, args.warmup, args.reps)
 
+    x_cl = x.contiguous(memory_format=torch.channels_last)  # the same input in NHWC strides, weights as loaded
+
+    def forward_cl():
+        with torch.no_grad():
+            model(x_cl)
+
+    result["forward_cl_ms"] = time_ms(forward_cl, args.warmup, args.reps)
+
     lr, hr = read_raw(m, "train_lr"), read_raw(m, "train_hr")
     model.train()
     adam = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
@@ -520,9 +528,10 @@ def summarize(args):
     cases = []
     for runs in by_case.values():
         ours, theirs = dict(runs[0][0]), dict(runs[0][1])
-        for key in ("forward_ms", "train_ms"):
-            ours[key] = [statistics.median(o[key]) for o, _ in runs]
-            theirs[key] = [statistics.median(t[key]) for _, t in runs]
+        for key in ("forward_ms", "train_ms", "forward_cl_ms"):
+            if all(key in o and key in t for o, t in runs):  # results of an older script lack forward_cl_ms
+                ours[key] = [statistics.median(o[key]) for o, _ in runs]
+                theirs[key] = [statistics.median(t[key]) for _, t in runs]
         ours["rounds"] = len(runs)
         cases.append((ours, theirs))
     if len(rounds) > 1:
@@ -536,6 +545,7 @@ def summarize(args):
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     lines = []
+    layout_lines = []
     notes = []
     for ours, theirs in cases:
         name = ours["case"]
@@ -563,6 +573,10 @@ def summarize(args):
             notes.append(f"{name}: forward measured on {lr}x{lr} LR (a 256x256 forward would take about {est:.1f} s here)")
         lines.append(f"RATIO {name} forward {of / tf:.3f}")
         lines.append(f"RATIO {name} train {ot / tt:.3f}")
+        if "forward_cl_ms" in ours:
+            ocl, tcl = statistics.median(ours["forward_cl_ms"]), statistics.median(theirs["forward_cl_ms"])
+            layout_lines.append(f"LAYOUT {name} forward-channels-last {ocl / tcl:.3f} ({ocl:.1f} / {tcl:.1f} ms)")
+            layout_lines.append(f"LAYOUT {name} forward-defaults {ocl / tf:.3f} (ours channels-last {ocl:.1f} / PyTorch NCHW {tf:.1f} ms)")
 
     pipelines = {}
     for r in rounds:
@@ -588,6 +602,12 @@ def summarize(args):
     for n in notes:
         print(n)
     if notes:
+        print()
+    if layout_lines:
+        # The same forward with the input in channels-last strides on both sides, and each side's default inference layout
+        # (ours: SrUpscaler on the CPU runs channels-last; PyTorch's reference code runs NCHW).
+        for line in layout_lines:
+            print(line)
         print()
     for line in lines:
         print(line)

@@ -10,9 +10,11 @@
 //            the pipeline's cost per image and part, interleaved with the raw forward (medians); `pipeline` takes
 //            --blocks 1 (all pipeline repetitions, then all raw ones). Every command takes --prefer-reuse 1: glibc's
 //            heap thresholds fixed first (NativeHeap.PreferReuse)
-//   probe    --case NAME [--size LR] [--mode forward|train] [--reps 10] [--warmup 2]
-//            times only the forward (or the training step) and prints every repetition: for comparing fresh
-//            processes (ONEDNN_VERBOSE=1 shows each primitive's kernel and time)
+//   probe    --case NAME [--size LR] [--mode forward|train|train-parts] [--reps 10] [--warmup 2] [--channels-last 1]
+//            [--dtype bf16] times only the forward (or the training step) and prints every repetition: for comparing
+//            fresh processes (ONEDNN_VERBOSE=1 shows each primitive's kernel and time); --channels-last 1 gives the
+//            forward's input (or the training batch) NHWC strides
+//   network  also times the forward on a channels-last input (forward_cl_ms), as SrUpscaler runs CPU inference
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -149,6 +151,15 @@ static void Network(Options options)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{name}: forward {lr}x{lr} x{s} median {Measure.Median(forwardMs):F1} ms ({reps} reps, {faults} minor page faults per forward)"));
 
+    // The same forward on a channels-last (NHWC strides) input: the layout SrUpscaler runs CPU inference in by default.
+    using (var channelsLast = input.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2))
+    {
+        var channelsLastMs = Measure.Time(() => Measure.Forward(network, channelsLast), warmup, reps);
+        manifest["forward_cl_ms"] = channelsLastMs;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name}: forward channels-last median {Measure.Median(channelsLastMs):F1} ms ({reps} reps)"));
+    }
+
     using var step = new TrainStep(network);
     var losses = new List<float>();
     var trainMs = Measure.Time(() => losses.Add(step.Run(trainLowRes, trainHighRes)), warmup, trainReps);
@@ -195,8 +206,10 @@ static void Probe(Options options)
         const int batch = 16, hrPatch = 48;
         using var lowRes = Measure.Random(13, batch, benchCase.ChannelCount, hrPatch / benchCase.Scale, hrPatch / benchCase.Scale);
         using var highRes = Measure.Random(14, batch, benchCase.ChannelCount, hrPatch, hrPatch);
+        bool channelsLast = options.Int("channels-last", 0) != 0; // --channels-last 1: the batch in NHWC strides
+        using var lowResIn = channelsLast ? lowRes.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : lowRes.alias();
         using var step = new TrainStep(network);
-        ms = Measure.Time(() => step.Run(lowRes, highRes), warmup, reps);
+        ms = Measure.Time(() => step.Run(lowResIn, highRes), warmup, reps);
     }
     else if (mode == "train-parts")
     {
