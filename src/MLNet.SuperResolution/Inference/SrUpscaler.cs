@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Architectures.Blocks;
 using MLNet.SuperResolution.Imaging;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -193,10 +194,10 @@ internal sealed class SrUpscaler : IDisposable
 
         if (Inference.UsesChannelsLast(Device.type))
         {
-            // NHWC strides on the input; oneDNN's convolutions keep the layout through the network. (TorchSharp 0.107
-            // has no memory_format argument; this permute-copy-permute is what .contiguous(channels_last) does.)
+            // NHWC strides on the input; oneDNN's convolutions keep the layout through the network (pre-upsampling
+            // networks restore it after their interpolation: PreUpsampledNetwork).
             var nchw = forward;
-            forward = x => nchw(x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2));
+            forward = x => nchw(MemoryLayout.ToChannelsLast(x));
         }
 
         var plain = forward;
