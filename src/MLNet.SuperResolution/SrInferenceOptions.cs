@@ -45,8 +45,8 @@ public sealed class SrInferenceOptions
 
     /// <summary>
     /// Runs the network on channels-last (NHWC) activations, the layout oneDNN's CPU convolutions work in natively:
-    /// the same results to float rounding (4e-7; an 8-bit output value can round the other way), 5-35% faster for
-    /// most of the zoo on the development CPU (AVX-512; docs/performance.md has the table). Null (default) means
+    /// the same results to float rounding (below 1e-5 relative; an 8-bit output value can round the other way), 5-35%
+    /// faster for most of the zoo on the development CPU (AVX-512; docs/performance.md has the table). Null (default) means
     /// automatic: channels-last on the CPU, the contiguous NCHW layout on other devices. True or false forces it.
     /// </summary>
     public bool? ChannelsLast { get; set; }
