@@ -1,6 +1,7 @@
 using Microsoft.ML.Data;
 using MLNet.SuperResolution.Imaging;
 using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
 
 namespace MLNet.SuperResolution.Tests.Cli;
 
@@ -77,6 +78,39 @@ public sealed class UpscaleCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("--tile must be at least 8", both + errors);
     }
 
+    [Fact]
+    public void LayoutOptions_NchwAndChannelsLast_GiveTheDefaultResultWithinOneLevel()
+    {
+        // The CPU default is channels-last; --nchw forces the contiguous layout, --channels-last states the default.
+        string input = _images.Crop("coffee.png", 30, 20, 40, 32); // 30 x 20 at (40, 32)
+        var outputs = new Dictionary<string, Image<Rgb24>>();
+        foreach (string layout in new[] { "", "--nchw", "--channels-last" })
+        {
+            string output = Path.Combine(_images.Directory, $"layout{layout}.png");
+            var arguments = new List<string> { "upscale", input, "--scale", "2", "-o", output };
+            if (layout.Length > 0)
+                arguments.Add(layout);
+            var (code, stdout, _) = Sr(arguments.ToArray());
+            Assert.Equal(0, code);
+            Assert.Contains("Done: 1 of 1 file(s)", stdout);
+            outputs[layout] = Image.Load<Rgb24>(output);
+        }
+
+        int maxDifference = 0;
+        Assert.Equal((60, 40), (outputs[""].Width, outputs[""].Height));
+        for (int y = 0; y < 40; y++)
+        for (int x = 0; x < 60; x++)
+        {
+            Rgb24 a = outputs[""][x, y], b = outputs["--nchw"][x, y], c = outputs["--channels-last"][x, y];
+            Assert.Equal(a, c);
+            maxDifference = Math.Max(maxDifference, Math.Max(Math.Abs(a.R - b.R), Math.Max(Math.Abs(a.G - b.G), Math.Abs(a.B - b.B))));
+        }
+
+        Assert.True(maxDifference <= 1, $"channels-last and NCHW differ by {maxDifference} levels");
+        foreach (var image in outputs.Values)
+            image.Dispose();
+    }
+
     [Theory]
     [InlineData(new[] { "upscale", "{in}", "--model", "{in}", "--arch", "Bicubic", "--scale", "2" }, "Give either --model model.zip or --arch A [--weights file], not both")]
     [InlineData(new[] { "upscale", "{in}", "--scale", "5" }, "No default weights for --scale 5")]
@@ -86,6 +120,7 @@ public sealed class UpscaleCommandTests(ITestOutputHelper output) : IDisposable
     [InlineData(new[] { "upscale", "{dir}/nothing-here.png", "--arch", "Bicubic", "--scale", "2" }, "Input not found")]
     [InlineData(new[] { "upscale", "{in}", "--arch", "Bicubic", "--scale", "2", "--format", "gif" }, "Unknown --format 'gif'")]
     [InlineData(new[] { "upscale", "{in}", "--scale", "2", "--device", "tpu" }, "Unknown --device 'tpu'; use cpu, cuda or cuda:N")]
+    [InlineData(new[] { "upscale", "{in}", "--scale", "2", "--channels-last", "--nchw" }, "Give --channels-last or --nchw, not both")]
     public void InvalidArguments_ExitNonZeroWithAReason(string[] arguments, string message)
     {
         string input = _images.Crop("coffee.png", 20, 16);
