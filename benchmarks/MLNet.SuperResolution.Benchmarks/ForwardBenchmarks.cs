@@ -14,6 +14,7 @@ public class ForwardBenchmarks
 {
     private SrNetwork? _network;
     private Tensor? _input;
+    private Tensor? _channelsLastInput;
 
     /// <summary>The configurations measured (network, preset, channels; LR side).</summary>
     public static IEnumerable<string> Configurations =>
@@ -50,11 +51,16 @@ public class ForwardBenchmarks
         _network = benchCase.Build();
         _network.eval();
         _input = Measure.Random(11, 1, benchCase.ChannelCount, benchCase.LowResSize, benchCase.LowResSize);
+        _channelsLastInput = _input.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
     }
 
-    /// <summary>One forward pass.</summary>
-    [Benchmark]
+    /// <summary>One forward pass, NCHW (the layout of the references and of training).</summary>
+    [Benchmark(Baseline = true)]
     public void Forward() => Measure.Forward(_network!, _input!);
+
+    /// <summary>One forward pass on a channels-last input: the layout SrUpscaler runs CPU inference in by default.</summary>
+    [Benchmark]
+    public void ForwardChannelsLast() => Measure.Forward(_network!, _channelsLastInput!);
 
     /// <summary>Frees the network and the input.</summary>
     [GlobalCleanup]
@@ -62,6 +68,7 @@ public class ForwardBenchmarks
     {
         _network?.Dispose();
         _input?.Dispose();
+        _channelsLastInput?.Dispose();
     }
 
     /// <summary>
