@@ -15,6 +15,8 @@
 # faulted in afresh, which moves single forward timings by up to 30% between processes (docs/performance.md).
 # --rounds N (default 1) measures every case N times, ours and theirs alternating in fresh processes, and reports the
 # median over rounds of each process's median: one process's heap luck no longer decides a ratio (N times as long).
+# Odd rounds run ours first, even rounds PyTorch first (on the previous round's export), so the order of a pair does
+# not favour either side; an even N gives each order the same number of rounds.
 #
 # A few minutes on an idle 2-core machine; timings taken while anything else runs are not comparable.
 set -euo pipefail
@@ -61,8 +63,18 @@ for ((round = 1; round <= rounds; round++)); do
   dir="$out"
   if ((rounds > 1)); then dir="$out/round-$round"; mkdir -p "$dir"; echo "Round $round of $rounds"; fi
   for case in $cases; do
-    "$app" network --case "$case" --dir "$dir" --threads "$threads" --reps "$reps" --warmup "$warmup"
-    "$python" "$root/build/compare_pytorch.py" network --manifest "$dir/$case.json" --reps "$reps" --warmup "$warmup"
+    if ((round % 2 == 0)); then
+      # Even rounds run PyTorch first, on the previous round's export (the same seeded weights and inputs), so that
+      # neither side is always the first or the second process of a pair; ours then re-exports the same files.
+      prev="$out/round-$((round - 1))"
+      cp "$prev/$case".*.f32 "$prev/$case.pth" "$prev/$case.json" "$dir/"
+      sed -i "s#$prev/#$dir/#g" "$dir/$case.json"
+      "$python" "$root/build/compare_pytorch.py" network --manifest "$dir/$case.json" --reps "$reps" --warmup "$warmup"
+      "$app" network --case "$case" --dir "$dir" --threads "$threads" --reps "$reps" --warmup "$warmup"
+    else
+      "$app" network --case "$case" --dir "$dir" --threads "$threads" --reps "$reps" --warmup "$warmup"
+      "$python" "$root/build/compare_pytorch.py" network --manifest "$dir/$case.json" --reps "$reps" --warmup "$warmup"
+    fi
   done
   for case in $("$app" list-pipeline); do
     # At least 10 warm-up blocks (80 images): .NET's tiered JIT recompiles the per-image code over its first ~70 calls
