@@ -57,8 +57,6 @@ internal sealed class Red : SrNetwork
     {
         using var scope = NewDisposeScope();
         var residual = PreUpsampling.Apply(input, Scale, _preUpsampling);
-        if (MemoryLayout.IsChannelsLast(input) && !MemoryLayout.IsChannelsLast(residual))
-            residual = MemoryLayout.ToChannelsLast(residual); // as PreUpsampledNetwork: the layers follow the input's layout
         int n = _convs.Length;
 
         // Encoder: keep the outputs of conv 2, 4, ... (1-based), at most ceil(n / 2) - 1 of them.

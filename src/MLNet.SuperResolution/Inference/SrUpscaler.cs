@@ -195,7 +195,7 @@ internal sealed class SrUpscaler : IDisposable
         if (Inference.UsesChannelsLast(Device.type))
         {
             // NHWC strides on the input; oneDNN's convolutions keep the layout through the network (pre-upsampling
-            // networks restore it after their interpolation: PreUpsampledNetwork).
+            // networks keep it through their interpolation: PreUpsampling.Apply).
             var nchw = forward;
             forward = x => nchw(MemoryLayout.ToChannelsLast(x));
         }

@@ -26,10 +26,6 @@ internal abstract class PreUpsampledNetwork : SrNetwork
     public sealed override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var upscaled = Upscale(input);
-        // A channels-last input (SrUpscaler's CPU default) keeps the refinement channels-last: the interpolation returns NCHW.
-        if (MemoryLayout.IsChannelsLast(input) && !MemoryLayout.IsChannelsLast(upscaled))
-            upscaled = MemoryLayout.ToChannelsLast(upscaled);
-        return Refine(upscaled).MoveToOuterDisposeScope();
+        return Refine(Upscale(input)).MoveToOuterDisposeScope();
     }
 }
