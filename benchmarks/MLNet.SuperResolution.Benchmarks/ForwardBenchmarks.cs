@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using MLNet.SuperResolution.Architectures.Blocks;
 using MLNet.SuperResolution.Architectures;
 using static TorchSharp.torch;
 
@@ -51,7 +52,7 @@ public class ForwardBenchmarks
         _network = benchCase.Build();
         _network.eval();
         _input = Measure.Random(11, 1, benchCase.ChannelCount, benchCase.LowResSize, benchCase.LowResSize);
-        _channelsLastInput = _input.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+        _channelsLastInput = MemoryLayout.ToChannelsLast(_input);
     }
 
     /// <summary>One forward pass, NCHW (the layout of the references and of training).</summary>

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
+using MLNet.SuperResolution.Architectures.Blocks;
 using MLNet.SuperResolution.Architectures;
 using MLNet.SuperResolution.Imaging;
 using MLNet.SuperResolution.Inference;
@@ -51,7 +52,7 @@ internal sealed class PipelineBench : IDisposable
             if (benchCase.Channels == SrChannels.Y)
                 tensor = ColorSpace.RgbToYCbCr(tensor).narrow(1, 0, 1).contiguous();
             if (_upscaler.Inference.UsesChannelsLast(TorchSharp.DeviceType.CPU))
-                tensor = tensor.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2); // the raw forward in the pipeline's layout
+                tensor = MemoryLayout.ToChannelsLast(tensor); // the raw forward in the pipeline's layout
             _tensors.Add(tensor.DetachFromDisposeScope());
         }
 

@@ -18,6 +18,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using MLNet.SuperResolution.Architectures.Blocks;
 using MLNet.SuperResolution.Benchmarks;
 using MLNet.SuperResolution.Weights;
 using TorchSharp;
@@ -152,7 +153,7 @@ static void Network(Options options)
         $"{name}: forward {lr}x{lr} x{s} median {Measure.Median(forwardMs):F1} ms ({reps} reps, {faults} minor page faults per forward)"));
 
     // The same forward on a channels-last (NHWC strides) input: the layout SrUpscaler runs CPU inference in by default.
-    using (var channelsLast = input.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2))
+    using (var channelsLast = MemoryLayout.ToChannelsLast(input))
     {
         var channelsLastMs = Measure.Time(() => Measure.Forward(network, channelsLast), warmup, reps);
         manifest["forward_cl_ms"] = channelsLastMs;
@@ -189,7 +190,7 @@ static void Probe(Options options)
             network.to(dtype);
         using var input0 = Measure.Random(11, 1, benchCase.ChannelCount, size, size);
         using var input1 = input0.to(dtype);
-        using var input = channelsLast ? input1.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : input1.alias(); // NCHW shape, NHWC strides
+        using var input = channelsLast ? MemoryLayout.ToChannelsLast(input1) : input1.alias(); // NCHW shape, NHWC strides
         ms = Measure.Time(() => Measure.Forward(network, input), warmup, reps);
         using (no_grad())
         {
@@ -207,7 +208,7 @@ static void Probe(Options options)
         using var lowRes = Measure.Random(13, batch, benchCase.ChannelCount, hrPatch / benchCase.Scale, hrPatch / benchCase.Scale);
         using var highRes = Measure.Random(14, batch, benchCase.ChannelCount, hrPatch, hrPatch);
         bool channelsLast = options.Int("channels-last", 0) != 0; // --channels-last 1: the batch in NHWC strides
-        using var lowResIn = channelsLast ? lowRes.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : lowRes.alias();
+        using var lowResIn = channelsLast ? MemoryLayout.ToChannelsLast(lowRes) : lowRes.alias();
         using var step = new TrainStep(network);
         ms = Measure.Time(() => step.Run(lowResIn, highRes), warmup, reps);
     }

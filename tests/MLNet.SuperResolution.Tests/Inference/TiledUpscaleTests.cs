@@ -1,3 +1,4 @@
+using MLNet.SuperResolution.Architectures.Blocks;
 using MLNet.SuperResolution.Architectures;
 using MLNet.SuperResolution.Imaging;
 using MLNet.SuperResolution.Inference;
@@ -41,7 +42,7 @@ public sealed class TiledUpscaleTests(ITestOutputHelper output) : IDisposable
         var plan = tiled.TilePlan(29, 37)!.Value;
         // The upscaler runs channels-last on the CPU by default (same values to float rounding): so does the expected forward.
         Assert.True(tiled.Inference.UsesChannelsLast(TorchSharp.DeviceType.CPU));
-        Tensor ChannelsLastForward(Tensor x) => network.forward(x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2));
+        Tensor ChannelsLastForward(Tensor x) => network.forward(MemoryLayout.ToChannelsLast(x));
         var expected = ImageTensors.ToImage(TiledInference.Forward(ChannelsLastForward, ImageTensors.ToTensor(photo), scale, plan.TileSize, plan.Overlap));
         Assert.Equal(expected.Planes, actual.Planes);
         AssertWithinOneLevel(whole.Upscale(photo), actual, $"{architecture} x{scale}");

@@ -62,14 +62,6 @@ internal sealed class ResidualChannelAttentionBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        // In place, as the reference (`res += x`, ReLU(inplace=True)): the body's output is its own fresh tensor, and no
-        // backward reads it (a convolution's or a product's backward reads their inputs): one activation less per block.
-        var residual = body.forward(input);
-        if (_resScale != 1.0)
-        {
-            using var resScale = _resScale.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
-            residual = residual.mul_(resScale);
-        }
-        return residual.add_(input).MoveToOuterDisposeScope();
+        return ResidualBlock.AddScaled(body.forward(input), input, _resScale).MoveToOuterDisposeScope();
     }
 }

@@ -28,14 +28,22 @@ internal sealed class ResidualBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        // In place, as the reference (`res += x`, ReLU(inplace=True)): the body's output is its own fresh tensor, and no
-        // backward reads it (a convolution's or a product's backward reads their inputs): one activation less per block.
-        var residual = body.forward(input);
-        if (_resScale != 1.0)
+        return AddScaled(body.forward(input), input, _resScale).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <paramref name="residual"/> x <paramref name="resScale"/> + <paramref name="input"/>, in place on
+    /// <paramref name="residual"/> as the references' <c>res += x</c>: it must be a block body's own fresh output, which
+    /// no backward reads (a convolution's or a product's backward reads their inputs), so a block keeps one activation less.
+    /// </summary>
+    internal static Tensor AddScaled(Tensor residual, Tensor input, double resScale)
+    {
+        if (resScale != 1.0)
         {
-            using var resScale = _resScale.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
-            residual = residual.mul_(resScale);
+            using var scale = resScale.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+            residual.mul_(scale);
         }
-        return residual.add_(input).MoveToOuterDisposeScope();
+
+        return residual.add_(input);
     }
 }
