@@ -5,7 +5,7 @@ namespace MLNet.SuperResolution.Tests.Cli;
 /// <summary>
 /// The repository's apps run with dynamic PGO off (Directory.Build.targets): with it on, the runtime's background
 /// recompilation preempted one of libtorch's threads during the first training steps (docs/performance.md,
-/// "Dynamic PGO"). Guards that the setting reaches the apps' runtimeconfig.json files.
+/// "The runtime's background JIT"). Guards that the setting reaches the apps' runtimeconfig.json files.
 /// </summary>
 public sealed class RuntimeConfigTests
 {
@@ -18,10 +18,9 @@ public sealed class RuntimeConfigTests
         string path = Path.Combine(AppContext.BaseDirectory, app + ".runtimeconfig.json");
         Assert.True(File.Exists(path), $"{path} is missing: build the solution first");
         using var config = JsonDocument.Parse(File.ReadAllText(path));
-        bool found = config.RootElement.GetProperty("runtimeOptions").TryGetProperty("configProperties", out var properties)
-                     && properties.TryGetProperty("System.Runtime.TieredPGO", out _);
-        Assert.True(found, $"{app}.runtimeconfig.json does not set System.Runtime.TieredPGO (Directory.Build.targets sets it for apps)");
-        var pgo = properties.GetProperty("System.Runtime.TieredPGO");
+        string missing = $"{app}.runtimeconfig.json does not set System.Runtime.TieredPGO (Directory.Build.targets sets it for apps)";
+        Assert.True(config.RootElement.GetProperty("runtimeOptions").TryGetProperty("configProperties", out var properties), missing);
+        Assert.True(properties.TryGetProperty("System.Runtime.TieredPGO", out var pgo), missing);
         Assert.Equal(JsonValueKind.False, pgo.ValueKind);
     }
 
