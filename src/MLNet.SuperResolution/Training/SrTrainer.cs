@@ -402,8 +402,8 @@ internal static class SrTrainer
         var groups = trainable.GroupBy(p => ScaleOf(p.name)).ToArray();
         scales = groups.Select(g => g.Key).ToArray();
         if (groups.Length == 1 && scales[0] == 1.0)
-            return optim.Adam(trainable.Select(p => p.parameter), settings.LearningRate, settings.AdamBeta1, settings.AdamBeta2);
-        return optim.Adam(groups.Select(g => new Adam.ParamGroup(g.Select(p => p.parameter), settings.LearningRate * g.Key,
+            return new MultiTensor.Adam(trainable.Select(p => p.parameter), settings.LearningRate, settings.AdamBeta1, settings.AdamBeta2);
+        return new MultiTensor.Adam(groups.Select(g => new Adam.ParamGroup(g.Select(p => p.parameter), settings.LearningRate * g.Key,
             settings.AdamBeta1, settings.AdamBeta2, 1e-8, 0, false, false)), settings.LearningRate, settings.AdamBeta1, settings.AdamBeta2);
     }
 
@@ -472,7 +472,7 @@ internal static class SrTrainer
             LearningRateRatio = settings.LearningRate / training.LearningRate;
             Module.to(training.Device).train();
             Parameters = Module.parameters().ToArray();
-            Optimizer = optim.Adam(Parameters, settings.LearningRate, training.AdamBeta1, training.AdamBeta2);
+            Optimizer = new MultiTensor.Adam(Parameters, settings.LearningRate, training.AdamBeta1, training.AdamBeta2);
         }
 
         public SrganDiscriminator Module { get; }
