@@ -56,21 +56,22 @@ def matlab_upscale_matrix(length, scale):
 _PHASE_CACHE = {}
 
 
-def _phase_kernels(scale):
-    """[scale, 7] taps: output s*c + p = sum_d taps[p, d + 3] * x[c + d] (x clamped at the borders)."""
-    if scale not in _PHASE_CACHE:
+def _phase_kernels(scale, dtype, device):
+    """[scale, 7] taps: output s*c + p = sum_d taps[p, d + 3] * x[c + d] (x clamped at the borders); cached per device."""
+    key = (scale, dtype, str(device))
+    if key not in _PHASE_CACHE:
         length = 16
         m = matlab_upscale_matrix(length, scale)
         c = length // 2
         taps = torch.stack([m[scale * c + p, c - 3:c + 4] for p in range(scale)])
-        _PHASE_CACHE[scale] = taps
-    return _PHASE_CACHE[scale]
+        _PHASE_CACHE[key] = taps.to(device=device, dtype=dtype)
+    return _PHASE_CACHE[key]
 
 
 def _upscale_rows(x, scale):
     """[B, H, W] -> [B, H * scale, W] along H."""
     b, h, w = x.shape
-    taps = _phase_kernels(scale).to(x.dtype).view(scale, 1, 7, 1)
+    taps = _phase_kernels(scale, x.dtype, x.device).view(scale, 1, 7, 1)
     padded = F.pad(x.unsqueeze(1), (0, 0, 3, 3), mode="replicate")
     y = F.conv2d(padded, taps)                                  # [B, s, H, W]
     return y.permute(0, 2, 1, 3).reshape(b, h * scale, w)
@@ -418,13 +419,17 @@ def read_raw(manifest, key):
     return torch.frombuffer(data, dtype=torch.float32).reshape(shape).clone()
 
 
-def time_ms(action, warmup, reps):
+def time_ms(action, warmup, reps, device="cpu"):
+    """Milliseconds per run; on a GPU each run ends with cuda.synchronize (kernels run asynchronously)."""
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     for _ in range(warmup):
         action()
+    sync()
     result = []
     for _ in range(reps):
         start = time.perf_counter()
         action()
+        sync()
         result.append((time.perf_counter() - start) * 1000)
     return result
 
@@ -449,17 +454,20 @@ def run_network(args):
     state = torch.load(m["weights"])
     model.load_state_dict(state, strict=True)
     model.eval()
+    device = m.get("device", "cpu")  # TorchCompare network --device cuda: both sides on the GPU
     x = read_raw(m, "input")
     probe = read_raw(m, "probe_input")
-    result = {"case": m["case"], "torch": torch.__version__, "threads": torch.get_num_threads()}
+    result = {"case": m["case"], "torch": torch.__version__, "threads": torch.get_num_threads(), "device": device}
 
     # Outputs: ours vs theirs on the full input; on the small probe, each against a float64 forward.
     with torch.no_grad():
-        theirs = model(x)
+        model.to(device)
+        theirs = model(x.to(device)).cpu()
         ours = read_raw(m, "output")
         result["max_abs_diff"] = (theirs - ours).abs().max().item()
         result["output_max_abs"] = ours.abs().max().item()
-        probe32 = model(probe)
+        probe32 = model(probe.to(device)).cpu()
+        model.cpu()
         model64 = BUILDERS[m["architecture"]](c, s, m["preset"]).double()
         model64.load_state_dict(state, strict=True)
         model64.eval()
@@ -469,12 +477,14 @@ def run_network(args):
         del model64
 
     result["flops_forward"] = count_conv_flops(model, x)
+    model.to(device)
+    x = x.to(device)
 
     def forward():
         with torch.no_grad():
             model(x)
 
-    result["forward_ms"] = time_ms(forward, args.warmup, args.reps)
+    result["forward_ms"] = time_ms(forward, args.warmup, args.reps, device)
 
     x_cl = x.contiguous(memory_format=torch.channels_last)  # the same input in NHWC strides, weights as loaded
 
@@ -482,21 +492,23 @@ def run_network(args):
         with torch.no_grad():
             model(x_cl)
 
-    result["forward_cl_ms"] = time_ms(forward_cl, args.warmup, args.reps)
+    result["forward_cl_ms"] = time_ms(forward_cl, args.warmup, args.reps, device)
 
-    lr, hr = read_raw(m, "train_lr"), read_raw(m, "train_hr")
+    lr, hr = read_raw(m, "train_lr").to(device), read_raw(m, "train_hr").to(device)
     model.train()
     adam = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     losses = []
 
     def step():
-        adam.zero_grad(set_to_none=False)  # as TorchSharp 0.107's Adam.zero_grad does (zero in place; measured: no difference either way)
+        # On the CPU zeroed in place, as our optimizer does there (measured: no difference either way); on a GPU set to
+        # none, PyTorch's default and ours there (MultiTensor.Adam.zero_grad).
+        adam.zero_grad(set_to_none=not device.startswith("cpu"))
         loss = F.l1_loss(model(lr), hr)
         loss.backward()
         adam.step()
         losses.append(loss.item())
 
-    result["train_ms"] = time_ms(step, args.warmup, args.train_reps or args.reps)
+    result["train_ms"] = time_ms(step, args.warmup, args.train_reps or args.reps, device)  # loss.item() synchronizes too
     result["train_loss0"] = losses[0]
     out = args.manifest[:-len(".json")] + ".pytorch.json"
     with open(out, "w") as f:

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -42,6 +43,13 @@ internal static class Measure
         network.forward(input);
     }
 
+    /// <summary>Waits for the work queued on <paramref name="device"/> (CUDA kernels run asynchronously); nothing on the CPU.</summary>
+    public static void Synchronize(Device device)
+    {
+        if (device.type == DeviceType.CUDA)
+            cuda.synchronize(device);
+    }
+
     /// <summary>A uniform [0, 1) float32 tensor of <paramref name="shape"/> from a generator seeded with <paramref name="seed"/>.</summary>
     public static Tensor Random(long seed, params long[] shape)
     {
@@ -51,21 +59,30 @@ internal static class Measure
 }
 
 /// <summary>
-/// One training step as the trainer takes it (Adam, L1 loss through <see cref="SrNetwork.TrainingLoss"/>): zero the
-/// gradients, loss, backward, step. The network is put in train mode.
+/// One training step as the trainer takes it (the trainer's <see cref="MultiTensor.Adam"/>, L1 loss through
+/// <see cref="SrNetwork.TrainingLoss"/>): zero the gradients, loss, backward, step. The network is put in train mode.
 /// </summary>
 internal sealed class TrainStep : IDisposable
 {
     private readonly SrNetwork _network;
     private readonly optim.Optimizer _adam;
 
-    /// <summary>Adam with learning rate <paramref name="learningRate"/> over the network's trainable parameters.</summary>
-    public TrainStep(SrNetwork network, double learningRate = 1e-4)
+    /// <summary>
+    /// Adam (betas 0.9, 0.999, as PyTorch's default) with learning rate <paramref name="learningRate"/> over the network's
+    /// trainable parameters: the trainer's <see cref="MultiTensor.Adam"/>, or TorchSharp's when <paramref name="torchSharpAdam"/>.
+    /// </summary>
+    public TrainStep(SrNetwork network, double learningRate = 1e-4, bool torchSharpAdam = false)
     {
         _network = network;
         _network.train();
-        _adam = optim.Adam(network.parameters().Where(p => p.requires_grad), lr: learningRate);
+        var trainable = network.parameters().Where(p => p.requires_grad);
+        _adam = torchSharpAdam
+            ? new TorchSharp.Modules.Adam(trainable, learningRate, 0.9, 0.999)
+            : new MultiTensor.Adam(trainable, learningRate, 0.9, 0.999);
     }
+
+    /// <summary>The optimiser (tests and checks read its step counts).</summary>
+    public optim.Optimizer Optimizer => _adam;
 
     /// <summary>One step on a batch; returns the loss before the update.</summary>
     public float Run(Tensor lowRes, Tensor highRes)

@@ -11,10 +11,15 @@
 //            --blocks 1 (all pipeline repetitions, then all raw ones). Every command takes --prefer-reuse 1: glibc's
 //            heap thresholds fixed first (NativeHeap.PreferReuse)
 //   probe    --case NAME [--size LR] [--mode forward|train|train-parts] [--reps 10] [--warmup 2] [--channels-last 1]
-//            [--dtype bf16] times only the forward (or the training step) and prints every repetition: for comparing
+//            [--dtype bf16] [--optimizer torchsharp] [--device cuda (train-parts)] times only the forward (or the training
+//            step) and prints every repetition: for comparing
 //            fresh processes (ONEDNN_VERBOSE=1 shows each primitive's kernel and time); --channels-last 1 gives the
 //            forward's input (or the training batch) NHWC strides
 //   network  also times the forward on a channels-last input (forward_cl_ms), as SrUpscaler runs CPU inference
+//   ceiling and network take --device cuda (a CUDA libtorch backend): the network, its inputs and the training batch
+//            on the GPU, each timed repetition ending with cuda.synchronize (compare_pytorch.py follows the manifest)
+//   device-check [--device cuda] [--dir DIR]  every architecture and the public pipeline on the device against the CPU
+//            (DeviceCheck.cs); the exit code is the number of failed checks
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -59,6 +64,8 @@ switch (args[0])
     case "pipeline-parts":
         PipelineParts(options);
         return 0;
+    case "device-check":
+        return MLNet.SuperResolution.Benchmarks.DeviceCheck.Run(options.String("device", "cuda"), options.String("dir", Path.Combine("artifacts", "device-check")));
     default:
         Console.Error.WriteLine($"Unknown command '{args[0]}'.");
         return 2;
@@ -67,25 +74,28 @@ switch (args[0])
 static void Ceiling(Options options)
 {
     int reps = options.Int("reps", 10);
-    const int n = 2048;
-    using var a = Measure.Random(1, n, n);
-    using var b = Measure.Random(2, n, n);
-    var matmulMs = Measure.Time(() => { using var c = a.matmul(b); }, warmup: 3, reps);
+    var device = MLNet.SuperResolution.Inference.TorchDevices.Parse(options.String("device", "cpu"));
+    int n = device.type == DeviceType.CPU ? 2048 : 8192;
+    using var a = Measure.Random(1, n, n).to(device);
+    using var b = Measure.Random(2, n, n).to(device);
+    var matmulMs = Measure.Time(() => { using var c = a.matmul(b); Measure.Synchronize(device); }, warmup: 3, reps);
     double matmulGflops = 2.0 * n * n * n / (Measure.Median(matmulMs) * 1e6);
 
-    using var x = Measure.Random(3, 1, 64, 256, 256);
+    using var x = Measure.Random(3, 1, 64, 256, 256).to(device);
     using var conv = nn.Conv2d(64, 64, 3, padding: 1);
-    conv.eval();
+    conv.to(device).eval();
     var convMs = Measure.Time(() =>
     {
         using var noGrad = no_grad();
         using var y = conv.forward(x);
+        Measure.Synchronize(device);
     }, warmup: 3, reps);
     double convGflops = 2.0 * 64 * 9 * 64 * 256 * 256 / (Measure.Median(convMs) * 1e6);
 
     var result = new Dictionary<string, object>
     {
         ["threads"] = get_num_threads(),
+        ["device"] = device.ToString(),
         ["matmul_n"] = n,
         ["matmul_ms"] = matmulMs,
         ["matmul_gflops"] = matmulGflops,
@@ -94,7 +104,7 @@ static void Ceiling(Options options)
     };
     File.WriteAllText(options.Required("out"), JsonSerializer.Serialize(result));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"ceiling ({get_num_threads()} threads): matmul {n}^2 {matmulGflops:F1} GFLOP/s, conv 3x3 64->64 on 256^2 {convGflops:F1} GFLOP/s"));
+        $"ceiling ({(device.type == DeviceType.CPU ? $"{get_num_threads()} threads" : device.ToString())}): matmul {n}^2 {matmulGflops:F1} GFLOP/s, conv 3x3 64->64 on 256^2 {convGflops:F1} GFLOP/s"));
 }
 
 static void Network(Options options)
@@ -102,6 +112,8 @@ static void Network(Options options)
     var benchCase = BenchCase.Parse(options.Required("case"));
     string dir = options.Required("dir");
     int reps = options.Int("reps", 10), warmup = options.Int("warmup", 2), trainReps = options.Int("train-reps", reps);
+    string deviceName = options.String("device", "cpu");
+    var device = MLNet.SuperResolution.Inference.TorchDevices.Parse(deviceName);
     Directory.CreateDirectory(dir);
     string name = benchCase.Name, c = benchCase.ChannelCount.ToString(CultureInfo.InvariantCulture);
     int s = benchCase.Scale, lr = benchCase.LowResSize;
@@ -127,16 +139,18 @@ static void Network(Options options)
         ["weights"] = weights,
         ["batch"] = batch,
         ["hr_patch"] = hrPatch,
+        ["device"] = deviceName,
     };
 
-    using var input = Measure.Random(11, 1, benchCase.ChannelCount, lr, lr);
-    using var probe = Measure.Random(12, 1, benchCase.ChannelCount, 40, 44);
-    using var trainLowRes = Measure.Random(13, batch, benchCase.ChannelCount, hrPatch / s, hrPatch / s);
-    using var trainHighRes = Measure.Random(14, batch, benchCase.ChannelCount, hrPatch, hrPatch);
+    using var input = Measure.Random(11, 1, benchCase.ChannelCount, lr, lr).to(device);
+    using var probe = Measure.Random(12, 1, benchCase.ChannelCount, 40, 44).to(device);
+    using var trainLowRes = Measure.Random(13, batch, benchCase.ChannelCount, hrPatch / s, hrPatch / s).to(device);
+    using var trainHighRes = Measure.Random(14, batch, benchCase.ChannelCount, hrPatch, hrPatch).to(device);
     Raw.Write(manifest, dir, name, "input", input);
     Raw.Write(manifest, dir, name, "probe_input", probe);
     Raw.Write(manifest, dir, name, "train_lr", trainLowRes);
     Raw.Write(manifest, dir, name, "train_hr", trainHighRes);
+    network.to(device);
     using (var noGrad = no_grad())
     {
         using var output = network.forward(input);
@@ -146,7 +160,7 @@ static void Network(Options options)
     }
 
     long faults = MinorFaults();
-    var forwardMs = Measure.Time(() => Measure.Forward(network, input), warmup, reps);
+    var forwardMs = Measure.Time(() => { Measure.Forward(network, input); Measure.Synchronize(device); }, warmup, reps);
     faults = (MinorFaults() - faults) / (warmup + reps);
     manifest["forward_ms"] = forwardMs;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -155,7 +169,7 @@ static void Network(Options options)
     // The same forward on a channels-last (NHWC strides) input: the layout SrUpscaler runs CPU inference in by default.
     using (var channelsLast = MemoryLayout.ToChannelsLast(input))
     {
-        var channelsLastMs = Measure.Time(() => Measure.Forward(network, channelsLast), warmup, reps);
+        var channelsLastMs = Measure.Time(() => { Measure.Forward(network, channelsLast); Measure.Synchronize(device); }, warmup, reps);
         manifest["forward_cl_ms"] = channelsLastMs;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{name}: forward channels-last median {Measure.Median(channelsLastMs):F1} ms ({reps} reps)"));
@@ -163,7 +177,7 @@ static void Network(Options options)
 
     using var step = new TrainStep(network);
     var losses = new List<float>();
-    var trainMs = Measure.Time(() => losses.Add(step.Run(trainLowRes, trainHighRes)), warmup, trainReps);
+    var trainMs = Measure.Time(() => losses.Add(step.Run(trainLowRes, trainHighRes)), warmup, trainReps); // item() synchronizes
     manifest["train_loss0"] = losses[0];
     manifest["train_ms"] = trainMs;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -209,7 +223,7 @@ static void Probe(Options options)
         using var highRes = Measure.Random(14, batch, benchCase.ChannelCount, hrPatch, hrPatch);
         bool channelsLast = options.Int("channels-last", 0) != 0; // --channels-last 1: the batch in NHWC strides
         using var lowResIn = channelsLast ? MemoryLayout.ToChannelsLast(lowRes) : lowRes.alias();
-        using var step = new TrainStep(network);
+        using var step = new TrainStep(network, torchSharpAdam: options.String("optimizer", "multi") == "torchsharp");
         ms = Measure.Time(() => step.Run(lowResIn, highRes), warmup, reps);
     }
     else if (mode == "train-parts")
@@ -219,7 +233,14 @@ static void Probe(Options options)
         using var lowRes = Measure.Random(13, batch, benchCase.ChannelCount, hrPatch / benchCase.Scale, hrPatch / benchCase.Scale);
         using var highRes = Measure.Random(14, batch, benchCase.ChannelCount, hrPatch, hrPatch);
         network.train();
-        using var adam = optim.Adam(network.parameters().Where(p => p.requires_grad), lr: 1e-4);
+        var device = MLNet.SuperResolution.Inference.TorchDevices.Parse(options.String("device", "cpu"));
+        network.to(device);
+        using var lowResOnDevice = lowRes.to(device);
+        using var highResOnDevice = highRes.to(device);
+        var trainable = network.parameters().Where(p => p.requires_grad);
+        using optim.Optimizer adam = options.String("optimizer", "multi") == "torchsharp" // --optimizer torchsharp: TorchSharp's Adam
+            ? new TorchSharp.Modules.Adam(trainable, 1e-4, 0.9, 0.999)
+            : new MLNet.SuperResolution.Training.MultiTensor.Adam(trainable, 1e-4, 0.9, 0.999);
         var parts = new double[4][];
         for (int i = 0; i < 4; i++)
             parts[i] = new double[reps];
@@ -228,12 +249,16 @@ static void Probe(Options options)
             using var scope = NewDisposeScope();
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             adam.zero_grad();
+            Measure.Synchronize(device);
             long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-            var loss = network.TrainingLoss(lowRes, highRes, (o, t) => nn.functional.l1_loss(o, t));
+            var loss = network.TrainingLoss(lowResOnDevice, highResOnDevice, (o, t) => nn.functional.l1_loss(o, t));
+            Measure.Synchronize(device);
             long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
             loss.backward();
+            Measure.Synchronize(device);
             long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
             adam.step();
+            Measure.Synchronize(device);
             long t4 = System.Diagnostics.Stopwatch.GetTimestamp();
             if (r < 0)
                 continue;
@@ -349,7 +374,7 @@ internal static class Raw
     public static void Write(Dictionary<string, object> manifest, string dir, string name, string key, Tensor tensor)
     {
         string path = Path.GetFullPath(Path.Combine(dir, $"{name}.{key}.f32"));
-        using var contiguous = tensor.to(float32).contiguous();
+        using var contiguous = tensor.to(float32).cpu().contiguous();
         var values = contiguous.data<float>().ToArray();
         File.WriteAllBytes(path, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
         manifest[key] = path;

@@ -10,10 +10,10 @@ namespace MLNet.SuperResolution.Imaging;
 /// </summary>
 /// <remarks>
 /// The resize is linear and separable, height first as MATLAB, and nothing is rounded between the passes (unlike the
-/// 8-bit <see cref="MatlabImresize.Upscale"/>). Upscaling for inference (no autograd) applies MATLAB's few taps per
-/// output phase to a replicate-padded input (<see cref="MatlabImresize.UpscalePhaseTaps"/>); with autograd on, and for
-/// downscaling (a wider antialiasing kernel), it is two matrix products with <see cref="MatlabImresize.WeightMatrix"/>,
-/// out = Mh @ x @ Mw^T, the matrices cached. Both forms give the same values to float rounding (1e-12 in float64).
+/// 8-bit <see cref="MatlabImresize.Upscale"/>). Upscaling for inference (no autograd) on the CPU applies MATLAB's few
+/// taps per output phase to a replicate-padded input (<see cref="MatlabImresize.UpscalePhaseTaps"/>); with autograd on,
+/// on other devices, and for downscaling (a wider antialiasing kernel), it is two matrix products with
+/// <see cref="MatlabImresize.WeightMatrix"/>, out = Mh @ x @ Mw^T, the matrices cached. Both forms give the same values to float rounding (1e-12 in float64).
 /// </remarks>
 internal static class TorchBicubic
 {
@@ -59,9 +59,11 @@ internal static class TorchBicubic
             throw new ArgumentOutOfRangeException(nameof(scale), scale, "The scale must be 1 or more.");
 
         using var scope = NewDisposeScope();
-        if (is_grad_enabled())
+        if (is_grad_enabled() || input.device_type != DeviceType.CPU)
         {
             // Training (autograd on): two matrix products, two graph nodes, the cached matrices small at patch sizes.
+            // On a GPU always: two kernel launches where the banded form launches about 25 (x2), which made SRCNN's and
+            // VDSR's forward slower than PyTorch's there (docs/performance.md, "On a GPU").
             int height = (int)input.shape[2], width = (int)input.shape[3];
             var rows = Matrix(height, scale, input.dtype, input.device, transposed: false);      // [H*s, H]
             var columns = Matrix(width, scale, input.dtype, input.device, transposed: true);    // [W, W*s]
