@@ -62,7 +62,7 @@ internal sealed class Drcn : PreUpsampledNetwork
         var intermediate = stack(predictions.Select(y => criterion(y, highRes))).mean();
         using var alpha = _alpha.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
         using var rest = (1 - _alpha).ToScalar();
-        return intermediate.mul(alpha).add(criterion(final, highRes).mul(rest)).MoveToOuterDisposeScope();
+        return intermediate.mul(alpha).Plus(criterion(final, highRes).mul(rest)).MoveToOuterDisposeScope();
     }
 
     // The weighted output; the caller's dispose scope owns every tensor made here. When predictions is given, each
@@ -76,13 +76,13 @@ internal sealed class Drcn : PreUpsampledNetwork
         {
             h = conv_block.forward(h);
             var rd = reconstruction_layer.forward(h);
-            predictions?.Add(rd.add(upscaled));
+            predictions?.Add(rd.Plus(upscaled));
             var weighted = rd.mul(weights[d]);
-            residual = residual is null ? weighted : residual.add(weighted);
+            residual = residual is null ? weighted : residual.Plus(weighted);
         }
 
         // Sum of wd (rd + x) with the wd summing to one = sum of wd rd + x.
-        return residual!.add(upscaled);
+        return residual!.Plus(upscaled);
     }
 }
 

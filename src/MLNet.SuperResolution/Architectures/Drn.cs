@@ -92,16 +92,16 @@ internal sealed class Drn : PyramidNetwork
             .ToArray();
         var primal = criterion(outputs[0], targets[0]);
         for (int k = 1; k <= last; k++)
-            primal = primal + criterion(outputs[k], targets[k]);
+            primal = primal.Plus(criterion(outputs[k], targets[k]));
         Tensor? dual = null;
         for (int i = 0; i < last; i++)
         {
             var term = criterion(dual_models[i].forward(outputs[i + 1]), targets[i]);
-            dual = dual is null ? term : dual + term;
+            dual = dual is null ? term : dual.Plus(term);
         }
 
         using var dualWeight = _dualWeight.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
-        return primal.add(dual!.mul(dualWeight)).MoveToOuterDisposeScope();
+        return primal.Plus(dual!.mul(dualWeight)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The images at every size, LR first, xScale last (tensors in the caller's dispose scope).</summary>
@@ -147,7 +147,7 @@ internal sealed class Drn : PyramidNetwork
         public DownBlock(int inChannels, int numFeat, int outChannels, double negativeSlope) : base(nameof(DownBlock))
         {
             dual_module = nn.Sequential(
-                nn.Sequential(Layers.Conv(inChannels, numFeat, 3, bias: false, stride: 2), nn.LeakyReLU(negativeSlope)),
+                nn.Sequential(Layers.Conv(inChannels, numFeat, 3, bias: false, stride: 2), new LeakyRelu(negativeSlope)),
                 Layers.Conv(numFeat, outChannels, 3, bias: false));
             RegisterComponents();
         }

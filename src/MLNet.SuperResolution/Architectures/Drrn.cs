@@ -42,8 +42,8 @@ internal sealed class Drrn : PreUpsampledNetwork
         var head = input.forward(nn.functional.relu(upscaled));
         var x = head;
         for (int u = 0; u < _numUnit; u++)
-            x = conv2.forward(nn.functional.relu(conv1.forward(nn.functional.relu(x)))).add(head);
-        return output.forward(nn.functional.relu(x)).add(upscaled).MoveToOuterDisposeScope();
+            x = conv2.forward(nn.functional.relu(conv1.forward(nn.functional.relu(x)))).Plus(head);
+        return output.forward(nn.functional.relu(x)).Plus(upscaled).MoveToOuterDisposeScope();
     }
 }
 

@@ -64,7 +64,7 @@ internal sealed class LapSrn : PyramidNetwork
         for (int level = 0; level < outputs.Count; level++)
         {
             var term = criterion(outputs[level], Target(highRes, outputs.Count - 1 - level));
-            loss = loss is null ? term : loss + term;
+            loss = loss is null ? term : loss.Plus(term);
         }
 
         return loss!.MoveToOuterDisposeScope();
@@ -74,12 +74,12 @@ internal sealed class LapSrn : PyramidNetwork
     protected override List<Tensor> Outputs(Tensor input)
     {
         var outputs = new List<Tensor>();
-        var features = nn.functional.leaky_relu(conv_input.forward(input), 0.2);
+        var features = conv_input.forward(input).LeakyRelu(0.2);
         var image = input;
         for (int k = 0; k < _featureBranches.Count; k++)
         {
             features = _featureBranches[k].forward(features);
-            image = _imageBranches[k].forward(image) + _residuals[k].forward(features);
+            image = _imageBranches[k].forward(image).Plus(_residuals[k].forward(features));
             outputs.Add(image);
         }
 
@@ -127,11 +127,11 @@ internal sealed class LapSrn : PyramidNetwork
             for (int i = 0; i < numConv; i++)
             {
                 layers.Add(Layers.Conv(numFeat, numFeat, 3, bias: false));
-                layers.Add(nn.LeakyReLU(0.2));
+                layers.Add(new LeakyRelu(0.2));
             }
 
             layers.Add(new ChannelPaddedConvTranspose2d(numFeat, numFeat, 4, stride: 2, padding: 1, hasBias: false));
-            layers.Add(nn.LeakyReLU(0.2));
+            layers.Add(new LeakyRelu(0.2));
             cov_block = nn.Sequential(layers);
             RegisterComponents();
         }

@@ -49,7 +49,7 @@ internal sealed class MemNet : PreUpsampledNetwork
             longTerm.Add(x);
         }
 
-        return reconstructor.forward(x).add(upscaled).MoveToOuterDisposeScope();
+        return reconstructor.forward(x).Plus(upscaled).MoveToOuterDisposeScope();
     }
 
     /// <summary>Batch normalisation, ReLU, then a bias-free k x k convolution. Keys <c>bn</c>, <c>conv</c>.</summary>
@@ -88,7 +88,7 @@ internal sealed class MemNet : PreUpsampledNetwork
         public override Tensor forward(Tensor input)
         {
             using var scope = NewDisposeScope();
-            return relu_conv2.forward(relu_conv1.forward(input)).add(input).MoveToOuterDisposeScope();
+            return relu_conv2.forward(relu_conv1.forward(input)).Plus(input).MoveToOuterDisposeScope();
         }
     }
 

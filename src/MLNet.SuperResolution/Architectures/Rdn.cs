@@ -80,7 +80,7 @@ internal sealed class Rdn : SrNetwork
             blockOutputs.Add(x);
         }
 
-        x = GFF.forward(cat(blockOutputs, 1)).add(shallow);
+        x = GFF.forward(cat(blockOutputs, 1)).Plus(shallow);
         return UPNet.forward(x).MoveToOuterDisposeScope();
     }
 
@@ -120,7 +120,7 @@ internal sealed class Rdn : SrNetwork
                 features = convs.forward(input);
             }
 
-            return LFF.forward(features).add(input).MoveToOuterDisposeScope();
+            return LFF.forward(features).Plus(input).MoveToOuterDisposeScope();
         }
     }
 }

@@ -76,12 +76,12 @@ internal sealed class Red : SrNetwork
             x = _deconvs[i].forward(x);
             if ((i + 1 + n) % 2 == 0 && used < features.Count)
             {
-                x = nn.functional.relu(x + features[features.Count - 1 - used]);
+                x = nn.functional.relu(x.Plus(features[features.Count - 1 - used]));
                 used++;
             }
         }
 
-        return nn.functional.relu(x + residual).MoveToOuterDisposeScope();
+        return nn.functional.relu(x.Plus(residual)).MoveToOuterDisposeScope();
     }
 }
 

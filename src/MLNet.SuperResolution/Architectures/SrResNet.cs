@@ -65,7 +65,7 @@ internal sealed class SrResNet : SrNetwork
         {
             yield return Layers.Conv(numFeat, r * r * numFeat, 3, bias: false);
             yield return nn.PixelShuffle(r);
-            yield return nn.LeakyReLU(NegativeSlope);
+            yield return new LeakyRelu(NegativeSlope);
         }
     }
 
@@ -73,8 +73,8 @@ internal sealed class SrResNet : SrNetwork
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var features = nn.functional.leaky_relu(conv_input.forward(input), NegativeSlope);
-        var x = bn_mid.forward(conv_mid.forward(residual.forward(features))).add(features);
+        var features = conv_input.forward(input).LeakyRelu(NegativeSlope);
+        var x = bn_mid.forward(conv_mid.forward(residual.forward(features))).Plus(features);
         return conv_output.forward(upscale4x.forward(x)).MoveToOuterDisposeScope();
     }
 
@@ -103,8 +103,8 @@ internal sealed class SrResNet : SrNetwork
         public override Tensor forward(Tensor input)
         {
             using var scope = NewDisposeScope();
-            var x = nn.functional.leaky_relu(bn1.forward(conv1.forward(input)), NegativeSlope);
-            return bn2.forward(conv2.forward(x)).add(input).MoveToOuterDisposeScope();
+            var x = bn1.forward(conv1.forward(input)).LeakyRelu(NegativeSlope);
+            return bn2.forward(conv2.forward(x)).Plus(input).MoveToOuterDisposeScope();
         }
     }
 }

@@ -62,7 +62,7 @@ internal sealed class SrganDiscriminator : nn.Module<Tensor, Tensor>
                 : Layers.Conv(inChannels, outChannels, 3, bias: false));
             if (i > 0)
                 layers.Add(nn.BatchNorm2d(outChannels));
-            layers.Add(nn.LeakyReLU(NegativeSlope));
+            layers.Add(new LeakyRelu(NegativeSlope));
             inChannels = outChannels;
         }
 
@@ -97,7 +97,7 @@ internal sealed class SrganDiscriminator : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = features.forward(input).flatten(1);
-        x = nn.functional.leaky_relu(fc1.forward(x), NegativeSlope);
+        x = fc1.forward(x).LeakyRelu(NegativeSlope);
         return fc2.forward(x).squeeze(1).MoveToOuterDisposeScope();
     }
 }

@@ -40,7 +40,7 @@ internal sealed class Vdsr : PreUpsampledNetwork
         using var scope = NewDisposeScope();
         var x = nn.functional.relu(input.forward(upscaled));
         x = output.forward(residual_layer.forward(x));
-        return x.add(upscaled).MoveToOuterDisposeScope();
+        return x.Plus(upscaled).MoveToOuterDisposeScope();
     }
 }
 

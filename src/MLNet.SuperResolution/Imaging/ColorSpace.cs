@@ -1,3 +1,4 @@
+using MLNet.SuperResolution.Architectures.Blocks;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -90,7 +91,7 @@ internal static class ColorSpace
                 weights[3 * i + j] = map.Matrix[i, j];
         var matrix = tensor(weights, new long[] { 3, 3 }).to(x.dtype, x.device);
         var offset = tensor(map.Offset, new long[] { 1, 3, 1 }).to(x.dtype, x.device);
-        return matrix.matmul(x.flatten(2)).add_(offset).view(x.shape).MoveToOuterDisposeScope();
+        return matrix.matmul(x.flatten(2)).PlusInPlace(offset).view(x.shape).MoveToOuterDisposeScope();
     }
 
     /// <summary>The forward map on the tensors' scale: Forward / 255 and Offset / 255.</summary>

@@ -61,10 +61,11 @@ internal sealed record ReceptiveField(int Radius, bool Bounded)
         using var generator = new Generator(12345);
         var image = rand(new long[] { 1, network.Channels, side, side }, generator: generator);
         var changed = image.clone();
-        changed[.., .., centre, centre] = 1 - image[.., .., centre, centre];
+        var pixel = image[.., .., centre, centre];
+        changed[.., .., centre, centre] = ones_like(pixel).sub_(pixel); // 1 - pixel, without an implicit Scalar
         var output = network.forward(cat(new[] { image, changed }, 0).to(device)).to(ScalarType.Float64).cpu();
         // Dimensions as longs: a literal 0 would convert to the ScalarType overload of sum (a total).
-        var difference = (output[1] - output[0]).abs().sum(0L, keepdim: false); // [H, W]
+        var difference = output[1].sub(output[0]).abs().sum(0L, keepdim: false); // [H, W]
         var rows = Changed(difference.sum(1L, keepdim: false));
         var columns = Changed(difference.sum(0L, keepdim: false));
         if (rows.Length == 0)

@@ -1,3 +1,4 @@
+using MLNet.SuperResolution.Architectures.Blocks;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -36,7 +37,7 @@ internal static class SelfEnsemble
         foreach (var (turns, flip) in Transforms)
         {
             var output = Invert(forward(Apply(input, turns, flip)), turns, flip);
-            sum = sum is null ? output : sum.add_(output);
+            sum = sum is null ? output : sum.PlusInPlace(output);
         }
 
         using var eight = 8.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"

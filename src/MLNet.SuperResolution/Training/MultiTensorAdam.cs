@@ -1,3 +1,4 @@
+using MLNet.SuperResolution.Architectures.Blocks;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -75,7 +76,7 @@ internal static class MultiTensor
                     if (setToNone)
                         parameter.grad = null;
                     else
-                        gradient.zero_();
+                        gradient.fill_(ScalarSafe.Constant(0)); // zero_() left a finalizable object behind per call
                 }
             }
         }
@@ -155,7 +156,7 @@ internal static class MultiTensor
             using var stepSize = (-rate / biasCorrection1).ToScalar();
             segment.ExpAvg.mul_(beta1Scalar).add_(gradient, oneMinusBeta1);
             segment.ExpAvgSq.mul_(beta2Scalar).addcmul_(gradient, gradient, oneMinusBeta2);
-            var denominator = segment.ExpAvgSq.sqrt().div_(correction2).add_(epsScalar);
+            var denominator = segment.ExpAvgSq.sqrt().div_(correction2).PlusInPlace(epsScalar);
             for (int i = 0; i < segment.Parameters.Length; i++)
             {
                 using var denominatorView = denominator.narrow(0, segment.Offsets[i], segment.ExpAvgViews[i].numel()).view(segment.Parameters[i].shape);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Architectures.Blocks;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -267,12 +268,12 @@ internal static class SrTrainer
 
         var adversarial = BinaryCrossEntropy(fakeForGenerator, real: true);
         using var adversarialWeight = discriminator.Weight.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
-        var generatorLoss = content.add(adversarial.mul(adversarialWeight));
+        var generatorLoss = content.Plus(adversarial.mul(adversarialWeight));
         generatorLoss.backward();
 
         var realLogits = discriminator.Module.forward(highRes);
         var fakeLogits = discriminator.Module.forward(output.detach());
-        var discriminatorLoss = BinaryCrossEntropy(realLogits, real: true).add(BinaryCrossEntropy(fakeLogits, real: false));
+        var discriminatorLoss = BinaryCrossEntropy(realLogits, real: true).Plus(BinaryCrossEntropy(fakeLogits, real: false));
         discriminatorLoss.backward();
         using var nan = double.NaN.ToScalar();
         if (settings.InjectNonFiniteGradientAtStep == step)
@@ -337,7 +338,7 @@ internal static class SrTrainer
             using var vggWeight = perceptual.Weight.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
             using var weight = pixelWeight.ToScalar();
             var vgg = perceptual.Loss.Loss(output, target).mul(vggWeight);
-            return pixelWeight == 0 ? vgg : pixel(output, target).mul(weight).add(vgg);
+            return pixelWeight == 0 ? vgg : pixel(output, target).mul(weight).Plus(vgg);
         };
     }
 
@@ -420,7 +421,7 @@ internal static class SrTrainer
     private static Tensor Charbonnier(Tensor output, Tensor target)
     {
         using var epsilon = (1e-6).ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
-        return output.sub(target).square().add(epsilon).sqrt().mean();
+        return output.sub(target).square().Plus(epsilon).sqrt().mean();
     }
 
     /// <summary>

@@ -57,7 +57,7 @@ internal abstract class MeanShiftedResidualNetwork : SrNetwork
         using var rgbRange = _rgbRange.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
         var x = _rgbRange == 1.0 ? input : input.mul(rgbRange);
         x = head.forward(sub_mean.forward(x));
-        x = body.forward(x).add_(x); // in place, as the reference's `res += x`: the trunk ends in a convolution (fresh output)
+        x = body.forward(x).PlusInPlace(x); // in place, as the reference's `res += x`: the trunk ends in a convolution (fresh output)
         x = add_mean.forward(tail.forward(x));
         if (_rgbRange != 1.0)
             x = x.div(rgbRange);

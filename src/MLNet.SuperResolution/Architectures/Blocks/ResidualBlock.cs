@@ -44,6 +44,6 @@ internal sealed class ResidualBlock : nn.Module<Tensor, Tensor>
             residual.mul_(scale);
         }
 
-        return residual.add_(input);
+        return residual.PlusInPlace(input);
     }
 }

@@ -38,6 +38,6 @@ internal sealed class ResidualGroup : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         // In place, as the reference (`res += x`): the trunk ends in a convolution, whose fresh output no backward reads.
-        return body.forward(input).add_(input).MoveToOuterDisposeScope();
+        return body.forward(input).PlusInPlace(input).MoveToOuterDisposeScope();
     }
 }
