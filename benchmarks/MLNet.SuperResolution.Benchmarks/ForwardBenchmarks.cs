@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using MLNet.SuperResolution.Architectures.Blocks;
 using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Architectures.Blocks;
 using static TorchSharp.torch;
 
 namespace MLNet.SuperResolution.Benchmarks;

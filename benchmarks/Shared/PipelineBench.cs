@@ -1,8 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
-using MLNet.SuperResolution.Architectures.Blocks;
 using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Architectures.Blocks;
 using MLNet.SuperResolution.Imaging;
 using MLNet.SuperResolution.Inference;
 using static TorchSharp.torch;

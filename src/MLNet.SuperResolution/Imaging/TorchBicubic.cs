@@ -13,7 +13,8 @@ namespace MLNet.SuperResolution.Imaging;
 /// 8-bit <see cref="MatlabImresize.Upscale"/>). Upscaling for inference (no autograd) on the CPU applies MATLAB's few
 /// taps per output phase to a replicate-padded input (<see cref="MatlabImresize.UpscalePhaseTaps"/>); with autograd on,
 /// on other devices, and for downscaling (a wider antialiasing kernel), it is two matrix products with
-/// <see cref="MatlabImresize.WeightMatrix"/>, out = Mh @ x @ Mw^T, the matrices cached. Both forms give the same values to float rounding (1e-12 in float64).
+/// <see cref="MatlabImresize.WeightMatrix"/>, out = Mh @ x @ Mw^T, the matrices cached. Both forms give the same values
+/// to float rounding (1e-12 in float64).
 /// </remarks>
 internal static class TorchBicubic
 {

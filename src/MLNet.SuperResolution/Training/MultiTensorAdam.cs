@@ -232,7 +232,7 @@ internal static class MultiTensor
 
                 ExpAvg = zeros(total, parameters[0].dtype, parameters[0].device);
                 ExpAvgSq = zeros(total, parameters[0].dtype, parameters[0].device);
-                States = parameters.Select(owner.StateOf).ToArray();
+                States = [];
                 ExpAvgViews = new Tensor[parameters.Length];
                 ExpAvgSqViews = new Tensor[parameters.Length];
                 AdoptStates(owner, force: true);

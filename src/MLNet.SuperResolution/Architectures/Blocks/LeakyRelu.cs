@@ -8,11 +8,11 @@ namespace MLNet.SuperResolution.Architectures.Blocks;
 /// </summary>
 internal sealed class LeakyRelu : nn.Module<Tensor, Tensor>
 {
-    private readonly double _negativeSlope;
+    private readonly TorchSharp.Scalar _negativeSlope;
 
     /// <summary>A leaky ReLU with slope <paramref name="negativeSlope"/> for negative inputs.</summary>
-    public LeakyRelu(double negativeSlope) : base(nameof(LeakyRelu)) => _negativeSlope = negativeSlope;
+    public LeakyRelu(double negativeSlope) : base(nameof(LeakyRelu)) => _negativeSlope = ScalarSafe.Constant(negativeSlope);
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor input) => input.LeakyRelu(_negativeSlope);
+    public override Tensor forward(Tensor input) => input.leaky_relu(_negativeSlope);
 }
