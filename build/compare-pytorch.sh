@@ -4,8 +4,10 @@
 # theirs, each median of >= 10 repetitions after warm-up, plus the output agreement; then the ML.NET pipeline against
 # the raw forward, and the machine's ceiling (a float32 matmul through our libtorch). Ends with one line per
 # measurement, "RATIO <network> <forward|train|pipeline> <ours/theirs>" (NCHW on both sides: the same kernels), then
-# "PEAK <network> <fraction of ceiling>". Before them, "LAYOUT" lines: the forward with a channels-last input on both
-# sides, and ours channels-last (SrUpscaler's CPU default) against PyTorch's NCHW (the reference code's default).
+# "PEAK <network> <fraction of ceiling>". Our training step runs as SrTrainer runs it on the CPU (inside
+# NativeHeap.EnterTraining: glibc keeps freed activations for the next step); PyTorch's in a default process. Before
+# them, "LAYOUT" lines: the forward with a channels-last input on both sides, and ours channels-last (SrUpscaler's CPU
+# default) against PyTorch's NCHW (the reference code's default).
 #
 #   bash build/compare-pytorch.sh [--threads N] [--reps R] [--cases "Espcn-Paper-Y-x2 Vdsr-Notes-RGB-x2"] [--out DIR] [--pin-heap]
 #                                   [--rounds N]

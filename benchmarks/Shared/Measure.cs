@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Inference;
 using MLNet.SuperResolution.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -60,12 +61,14 @@ internal static class Measure
 
 /// <summary>
 /// One training step as the trainer takes it (the trainer's <see cref="MultiTensor.Adam"/>, L1 loss through
-/// <see cref="SrNetwork.TrainingLoss"/>): zero the gradients, loss, backward, step. The network is put in train mode.
+/// <see cref="SrNetwork.TrainingLoss"/>, on the CPU inside <see cref="NativeHeap.EnterTraining"/> from construction to
+/// disposal): zero the gradients, loss, backward, step. The network is put in train mode.
 /// </summary>
 internal sealed class TrainStep : IDisposable
 {
     private readonly SrNetwork _network;
     private readonly optim.Optimizer _adam;
+    private readonly IDisposable? _heap;
 
     /// <summary>
     /// Adam (betas 0.9, 0.999, as PyTorch's default) with learning rate <paramref name="learningRate"/> over the network's
@@ -79,6 +82,8 @@ internal sealed class TrainStep : IDisposable
         _adam = torchSharpAdam
             ? new TorchSharp.Modules.Adam(trainable, learningRate, 0.9, 0.999)
             : new MultiTensor.Adam(trainable, learningRate, 0.9, 0.999);
+        if (network.parameters().First().device_type == DeviceType.CPU)
+            _heap = NativeHeap.EnterTraining(); // as SrTrainer: freed activations stay in the heap while training
     }
 
     /// <summary>The optimiser (tests and checks read its step counts).</summary>
@@ -95,5 +100,9 @@ internal sealed class TrainStep : IDisposable
         return loss.item<float>();
     }
 
-    public void Dispose() => _adam.Dispose();
+    public void Dispose()
+    {
+        _adam.Dispose();
+        _heap?.Dispose();
+    }
 }

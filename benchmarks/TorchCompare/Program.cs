@@ -3,7 +3,8 @@
 //   ceiling  --out FILE [--reps 10]        a 2048^2 float32 matmul and a 3x3 64->64 conv on 256^2 through libtorch (GFLOP/s)
 //   network  --case NAME --dir DIR [--reps 10] [--warmup 2] [--train-reps 10]
 //            exports the case's random-initialised weights (DIR/NAME.pth), its inputs and our outputs (raw float32),
-//            times forward and one training step, and writes DIR/NAME.json for build/compare_pytorch.py
+//            times forward and one training step (as SrTrainer takes it, on the CPU inside NativeHeap.EnterTraining),
+//            and writes DIR/NAME.json for build/compare_pytorch.py
 //   pipeline --case NAME --out FILE [--images 8] [--size 256] [--reps 10] [--warmup 2]
 //            ML.NET Transform + read of N images vs the raw forward on the same tensors
 //   pipeline-parts --case NAME [--images 8] [--reps 10] [--warmup 2] [--prefer-reuse 1]
@@ -238,6 +239,7 @@ static void Probe(Options options)
         using var lowResOnDevice = lowRes.to(device);
         using var highResOnDevice = highRes.to(device);
         var trainable = network.parameters().Where(p => p.requires_grad);
+        using var heap = device.type == DeviceType.CPU ? MLNet.SuperResolution.Inference.NativeHeap.EnterTraining() : null; // as SrTrainer
         using optim.Optimizer adam = options.String("optimizer", "multi") == "torchsharp" // --optimizer torchsharp: TorchSharp's Adam
             ? new TorchSharp.Modules.Adam(trainable, 1e-4, 0.9, 0.999)
             : new MLNet.SuperResolution.Training.MultiTensor.Adam(trainable, 1e-4, 0.9, 0.999);

@@ -17,7 +17,7 @@ internal static class NativeHeap
 
     private delegate int MallOpt(int parameter, int value);
 
-    private const int MTrimThreshold = -1, MMmapThreshold = -3; // glibc's malloc.h
+    internal const int MTrimThreshold = -1, MMmapThreshold = -3; // glibc's malloc.h
 
     private static readonly MallocTrim? Trim = Load<MallocTrim>("malloc_trim");
 
@@ -40,11 +40,47 @@ internal static class NativeHeap
     /// </summary>
     public static bool PreferReuse()
     {
-        if (Options is null || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is not null
-            || Environment.GetEnvironmentVariable("MALLOC_TRIM_THRESHOLD_") is not null)
+        if (Options is null || ThresholdsSetByEnvironment(Environment.GetEnvironmentVariable))
             return false;
-        return Options(MMmapThreshold, 32 * 1024 * 1024) == 1 && Options(MTrimThreshold, 1024 * 1024 * 1024) == 1;
+        bool applied = Options(MMmapThreshold, ReuseMmapThreshold) == 1 && Options(MTrimThreshold, ReuseTrimThreshold) == 1;
+        ReusePreferred |= applied;
+        return applied;
     }
+
+    /// <summary>Whether <see cref="PreferReuse"/> has fixed the thresholds for the rest of the process.</summary>
+    internal static bool ReusePreferred { get; private set; }
+
+    /// <summary>The thresholds <see cref="PreferReuse"/> and <see cref="EnterTraining"/> set: mmap 32 MB, trim 1 GB.</summary>
+    internal const int ReuseMmapThreshold = 32 * 1024 * 1024, ReuseTrimThreshold = 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// The trim threshold a training loop leaves behind: 64 MB, twice the mmap threshold, where glibc's own adaptation
+    /// (<see cref="AdaptThresholds"/>) puts it.
+    /// </summary>
+    internal const int AdaptedTrimThreshold = 2 * ReuseMmapThreshold;
+
+    /// <summary>Whether the process was started with glibc's heap thresholds in its environment (then they are left alone).</summary>
+    internal static bool ThresholdsSetByEnvironment(Func<string, string?> environment)
+        => environment("MALLOC_MMAP_THRESHOLD_") is not null || environment("MALLOC_TRIM_THRESHOLD_") is not null;
+
+    /// <summary>The process's training loops (<see cref="EnterTraining"/>).</summary>
+    internal static readonly TrainingHeap Training = new(
+        Options is null ? null : (parameter, value) => Options(parameter, value) == 1,
+        () => Trim?.Invoke(0),
+        Environment.GetEnvironmentVariable,
+        () => ReusePreferred);
+
+    /// <summary>
+    /// For the duration of a CPU training loop (<c>SrTrainer</c>, the benchmarks' training step): the thresholds of
+    /// <see cref="PreferReuse"/>, so that the activations a step frees stay in the heap for the next step instead of
+    /// being trimmed and faulted in again page by page (a batch of 16 VDSR activations of 48x48 is 9.4 MB; a step frees
+    /// 20 of them at once, three times the 64 MB trim threshold: docs/performance.md, "The heap during training").
+    /// When the last loop ends, the trim threshold goes back to 64 MB and the heap is trimmed once; the mmap threshold
+    /// stays at 32 MB, the value glibc's adaptation reaches. A no-op where <c>mallopt</c> is absent, when the process's
+    /// environment sets the thresholds, or when <see cref="PreferReuse"/> already fixed them. Nests and may be entered
+    /// from several threads; dispose the returned scope when the loop ends.
+    /// </summary>
+    internal static IDisposable EnterTraining() => Training.Enter();
 
     /// <summary>
     /// The block <see cref="AdaptThresholds"/> frees: just under glibc's 32 MB cap on its dynamic mmap threshold
@@ -83,5 +119,91 @@ internal static class NativeHeap
         return NativeLibrary.TryGetExport(libc, name, out var function)
             ? Marshal.GetDelegateForFunctionPointer<T>(function)
             : null;
+    }
+}
+
+/// <summary>
+/// Counts the training loops that run in the process and holds glibc's heap thresholds at
+/// <see cref="NativeHeap.PreferReuse"/>'s values while any does (<see cref="NativeHeap.EnterTraining"/>). The C library
+/// is reached through the delegates given, so that tests can watch the calls.
+/// </summary>
+internal sealed class TrainingHeap
+{
+    private readonly Func<int, int, bool>? _mallopt;
+    private readonly Action _trim;
+    private readonly Func<string, string?> _environment;
+    private readonly Func<bool> _reusePreferred;
+    private readonly object _gate = new();
+    private int _active;
+    private bool _applied;
+
+    /// <param name="mallopt">glibc's <c>mallopt</c>, true on success; null where it is absent.</param>
+    /// <param name="trim">glibc's <c>malloc_trim(0)</c>.</param>
+    /// <param name="environment">Reads the process's environment.</param>
+    /// <param name="reusePreferred">Whether <see cref="NativeHeap.PreferReuse"/> fixed the thresholds for the whole process.</param>
+    public TrainingHeap(Func<int, int, bool>? mallopt, Action trim, Func<string, string?> environment, Func<bool> reusePreferred)
+    {
+        _mallopt = mallopt;
+        _trim = trim;
+        _environment = environment;
+        _reusePreferred = reusePreferred;
+    }
+
+    /// <summary>The training loops inside a scope now.</summary>
+    public int Active
+    {
+        get
+        {
+            lock (_gate)
+                return _active;
+        }
+    }
+
+    /// <summary>Whether the thresholds are held at the training values by this class now.</summary>
+    public bool Applied
+    {
+        get
+        {
+            lock (_gate)
+                return _applied;
+        }
+    }
+
+    /// <summary>Enters a training loop; the first one sets the thresholds. Dispose the result when the loop ends.</summary>
+    public IDisposable Enter()
+    {
+        lock (_gate)
+        {
+            if (_active++ == 0 && _mallopt is not null && !_reusePreferred() && !NativeHeap.ThresholdsSetByEnvironment(_environment))
+                _applied = _mallopt(NativeHeap.MMmapThreshold, NativeHeap.ReuseMmapThreshold)
+                           && _mallopt(NativeHeap.MTrimThreshold, NativeHeap.ReuseTrimThreshold);
+        }
+
+        return new Scope(this);
+    }
+
+    private void Leave()
+    {
+        lock (_gate)
+        {
+            if (--_active > 0 || !_applied)
+                return;
+            _applied = false;
+            if (_reusePreferred())
+                return; // PreferReuse was called during the loop: the process keeps its thresholds
+            _mallopt!(NativeHeap.MTrimThreshold, NativeHeap.AdaptedTrimThreshold);
+            _trim();
+        }
+    }
+
+    private sealed class Scope(TrainingHeap owner) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+                owner.Leave();
+        }
     }
 }

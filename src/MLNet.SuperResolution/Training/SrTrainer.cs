@@ -38,6 +38,8 @@ internal static class SrTrainer
         var schedule = new LearningRateSchedule(settings.Schedule, settings.LearningRate, totalSteps, stepsPerEpoch,
             settings.StepSize, settings.Milestones, settings.Gamma, settings.CosineFloor, settings.WarmupSteps);
         network.to(settings.Device).train();
+        // On the CPU, the activations each step frees stay in the C heap for the next step (NativeHeap.EnterTraining).
+        using var heap = settings.Device.type == DeviceType.CPU ? Inference.NativeHeap.EnterTraining() : null;
         var parameters = network.parameters().Where(p => p.requires_grad).ToArray();
         using var optimizer = CreateOptimizer(network, settings, out double[] rateScales);
         using var discriminator = settings.Adversarial is { } adversarial ? new DiscriminatorTraining(adversarial, settings) : null;
