@@ -82,8 +82,7 @@ internal sealed class TrainStep : IDisposable
         _adam = torchSharpAdam
             ? new TorchSharp.Modules.Adam(trainable, learningRate, 0.9, 0.999)
             : new MultiTensor.Adam(trainable, learningRate, 0.9, 0.999);
-        if (network.parameters().First().device_type == DeviceType.CPU)
-            _heap = NativeHeap.EnterTraining(); // as SrTrainer: freed activations stay in the heap while training
+        _heap = NativeHeap.EnterTraining(network.parameters().First().device_type); // as SrTrainer: freed activations stay in the heap while training
     }
 
     /// <summary>The optimiser (tests and checks read its step counts).</summary>

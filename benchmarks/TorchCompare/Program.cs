@@ -239,7 +239,7 @@ static void Probe(Options options)
         using var lowResOnDevice = lowRes.to(device);
         using var highResOnDevice = highRes.to(device);
         var trainable = network.parameters().Where(p => p.requires_grad);
-        using var heap = device.type == DeviceType.CPU ? MLNet.SuperResolution.Inference.NativeHeap.EnterTraining() : null; // as SrTrainer
+        using var heap = MLNet.SuperResolution.Inference.NativeHeap.EnterTraining(device.type); // as SrTrainer
         using optim.Optimizer adam = options.String("optimizer", "multi") == "torchsharp" // --optimizer torchsharp: TorchSharp's Adam
             ? new TorchSharp.Modules.Adam(trainable, 1e-4, 0.9, 0.999)
             : new MLNet.SuperResolution.Training.MultiTensor.Adam(trainable, 1e-4, 0.9, 0.999);

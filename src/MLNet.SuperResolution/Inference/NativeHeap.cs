@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using TorchSharp;
 
 namespace MLNet.SuperResolution.Inference;
 
@@ -78,9 +79,11 @@ internal static class NativeHeap
     /// When the last loop ends, the trim threshold goes back to 64 MB and the heap is trimmed once; the mmap threshold
     /// stays at 32 MB, the value glibc's adaptation reaches. A no-op where <c>mallopt</c> is absent, when the process's
     /// environment sets the thresholds, or when <see cref="PreferReuse"/> already fixed them. Nests and may be entered
-    /// from several threads; dispose the returned scope when the loop ends.
+    /// from several threads; dispose the returned scope when the loop ends. Null for a loop on any other device than
+    /// the CPU (its activations are not in this heap).
     /// </summary>
-    internal static IDisposable EnterTraining() => Training.Enter();
+    /// <param name="device">Where the loop's tensors live.</param>
+    internal static IDisposable? EnterTraining(DeviceType device) => device == DeviceType.CPU ? Training.Enter() : null;
 
     /// <summary>
     /// The block <see cref="AdaptThresholds"/> frees: just under glibc's 32 MB cap on its dynamic mmap threshold

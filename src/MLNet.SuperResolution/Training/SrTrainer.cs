@@ -39,7 +39,7 @@ internal static class SrTrainer
             settings.StepSize, settings.Milestones, settings.Gamma, settings.CosineFloor, settings.WarmupSteps);
         network.to(settings.Device).train();
         // On the CPU, the activations each step frees stay in the C heap for the next step (NativeHeap.EnterTraining).
-        using var heap = settings.Device.type == DeviceType.CPU ? Inference.NativeHeap.EnterTraining() : null;
+        using var heap = Inference.NativeHeap.EnterTraining(settings.Device.type);
         var parameters = network.parameters().Where(p => p.requires_grad).ToArray();
         using var optimizer = CreateOptimizer(network, settings, out double[] rateScales);
         using var discriminator = settings.Adversarial is { } adversarial ? new DiscriminatorTraining(adversarial, settings) : null;

@@ -124,6 +124,12 @@ public sealed class TrainingHeapTests
         Assert.All(pattern, chunk => Assert.Equal([.. Apply, .. Restore], chunk));
     }
 
+    [Theory]
+    [InlineData(TorchSharp.DeviceType.CUDA)]
+    [InlineData(TorchSharp.DeviceType.MPS)]
+    public void LoopsOnOtherDevices_GetNoScope(TorchSharp.DeviceType device)
+        => Assert.Null(NativeHeap.EnterTraining(device)); // their activations are not in the C heap
+
     [Fact]
     public void TheTrainer_RunsItsCpuStepsInsideTheProcessScope()
     {
