@@ -122,8 +122,10 @@ public sealed class ZooTests(ITestOutputHelper output)
 
     /// <summary>
     /// Float32 parameter gradients equal float64 ones, per tensor: ||g32 - g64|| / max(||g64||, 1e-3 * rms) &lt; 1e-3,
-    /// where rms is the root mean square of the network's per-tensor gradient norms. Two choices keep this a test of
-    /// the kernels rather than of float32 itself (both measured when the test was written):
+    /// or, where float64 itself is that sensitive, 4 x the relative change of the float64 gradient when every weight is
+    /// moved by a random relative 2^-24 (float32's own rounding of the weights); rms is the root mean square of the
+    /// network's per-tensor gradient norms. Three choices keep this a test of the kernels rather than of float32 itself
+    /// (all measured when the test was written):
     /// <list type="bullet">
     /// <item>Batch normalisation runs on its running statistics (<c>eval()</c>; layer shapes are unchanged). With batch
     /// statistics, MemNet M6R6's 80 layers make the gradient ill-conditioned: a 2^-24 relative perturbation of the
@@ -131,6 +133,10 @@ public sealed class ZooTests(ITestOutputHelper output)
     /// oneDNN's AVX2 kernels); in eval mode the two agree to 2e-5.</item>
     /// <item>Tensors whose gradient has vanished (LapSRN x8's third level starts at 1e-8 of the rms) are compared
     /// with the floor 1e-3 * rms: their float32 noise is 1e-3 of themselves but 3e-11 of the rms.</item>
+    /// <item>A gradient is not continuous where a (leaky) ReLU's input crosses zero: LapSRN x2 Notes' feature branch moves
+    /// by 1.0-1.7e-3 under the 2^-24 perturbation in float64, and float32 (oneDNN's AVX2 kernels, AMD Zen 3) differs
+    /// from float64 by the same 1.0-1.7e-3, tensor by tensor; its other tensors agree to 7e-7. The allowance is capped:
+    /// a configuration whose float64 gradient moves by 1e-2 or more fails as untestable.</item>
     /// </list>
     /// The bugs this guards against move whole tensors by 15-60%.
     /// </summary>
@@ -150,24 +156,48 @@ public sealed class ZooTests(ITestOutputHelper output)
             network.to(type);
             network.zero_grad();
             network.TrainingLoss(lowRes.to(type), highRes.to(type), criterion).backward();
-            return network.parameters().Where(p => p.requires_grad).Select(p => p.grad!.to(float64)).ToArray();
+            return network.parameters().Where(p => p.requires_grad).Select(p => p.grad!.to(float64, copy: true)).ToArray();
         }
 
         var exact = Gradients(float64);
+        var weights = network.parameters().ToArray();
+        Tensor[] saved;
+        using (no_grad())
+        {
+            saved = weights.Select(p => p.clone()).ToArray();
+            using var generator = new Generator(7);
+            foreach (var p in weights)
+                p.mul_(rand(p.shape, dtype: float64, generator: generator).mul_(2).sub_(1).mul_(Math.Pow(2, -24)).add_(1));
+        }
+
+        var moved = Gradients(float64);
+        using (no_grad())
+        {
+            for (int i = 0; i < weights.Length; i++)
+                weights[i].copy_(saved[i]);
+        }
+
         var single = Gradients(float32);
         var names = network.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToArray();
         double rms = Math.Sqrt(exact.Sum(g => Math.Pow(g.norm().item<double>(), 2)) / exact.Length);
         Assert.True(double.IsFinite(rms) && rms > 0, $"{architecture} x{scale} {preset}: float64 gradients are all zero or not finite ({rms})");
-        double worst = 0;
+        double worst = 0, worstSensitivity = 0;
         for (int i = 0; i < exact.Length; i++)
         {
-            double difference = (single[i] - exact[i]).norm().item<double>();
-            double error = difference / Math.Max(exact[i].norm().item<double>(), 1e-3 * rms);
+            double reference = Math.Max(exact[i].norm().item<double>(), 1e-3 * rms);
+            double error = (single[i] - exact[i]).norm().item<double>() / reference;
+            double sensitivity = (moved[i] - exact[i]).norm().item<double>() / reference;
             worst = double.IsNaN(error) ? double.NaN : Math.Max(worst, error);
-            Assert.True(error < 1e-3, $"{architecture} x{scale} {preset} {names[i]}: float32 gradient differs from float64 by {error:E2} (relative 2-norm)");
+            worstSensitivity = Math.Max(worstSensitivity, sensitivity);
+            Assert.True(sensitivity < 1e-2, $"{architecture} x{scale} {preset} {names[i]}: the float64 gradient itself moves by {sensitivity:E2} " +
+                "under a 2^-24 relative change of the weights; this configuration cannot tell float32 kernels from float32 rounding");
+            double tolerance = Math.Max(1e-3, 4 * sensitivity);
+            Assert.True(error < tolerance, $"{architecture} x{scale} {preset} {names[i]}: float32 gradient differs from float64 by {error:E2} " +
+                $"(relative 2-norm; allowed {tolerance:E2}, float64's own sensitivity {sensitivity:E2})");
         }
 
-        output.WriteLine($"{architecture} x{scale} {preset}: worst relative gradient error {worst:E2} over {exact.Length} tensors");
+        output.WriteLine($"{architecture} x{scale} {preset}: worst relative gradient error {worst:E2} over {exact.Length} tensors " +
+            $"(float64 moves by at most {worstSensitivity:E2} under a 2^-24 relative change of the weights)");
     }
 
     [Theory]
