@@ -56,8 +56,9 @@ public sealed class SrInferenceOptions
 
     /// <summary>
     /// The number format of the network at inference: <see cref="SrPrecision.Float32"/> (default, the reference) or
-    /// <see cref="SrPrecision.BFloat16"/> (faster on CPUs with AVX-512 BF16, about one 8-bit level of difference; a
-    /// bfloat16 copy of the network is made on first use, the float32 weights are what the model saves).
+    /// <see cref="SrPrecision.BFloat16"/> (faster on CPUs with AVX-512 BF16 or AMX-BF16, about one 8-bit level of
+    /// difference; a bfloat16 copy of the network is made on first use, the float32 weights are what the model saves;
+    /// on CPUs without native bfloat16 the network runs in float32, see <see cref="SrPrecision.BFloat16"/>).
     /// </summary>
     public SrPrecision Precision { get; set; } = SrPrecision.Float32;
 

@@ -20,10 +20,12 @@ internal sealed class SrUpscaler : IDisposable
     /// A runner for <paramref name="network"/> (null for Bicubic) on <paramref name="device"/> with
     /// <paramref name="inference"/> (copied). <paramref name="ownsNetwork"/>: whether <see cref="Dispose"/> disposes the
     /// network; false for a second runner over a network that another upscaler owns (what this runner makes itself,
-    /// such as its bfloat16 copy, it always disposes).
+    /// such as its bfloat16 copy, it always disposes). <paramref name="nativeBFloat16"/>: whether the CPU computes
+    /// bfloat16 natively; null (default) detects it (<see cref="CpuFeatures.NativeBFloat16"/>; tests force the bfloat16
+    /// path on any CPU with true).
     /// </summary>
     public SrUpscaler(SrArchitecture architecture, int scale, SrChannels channels, SrNetwork? network, Device device,
-        SrInferenceOptions? inference = null, bool ownsNetwork = true)
+        SrInferenceOptions? inference = null, bool ownsNetwork = true, bool? nativeBFloat16 = null)
     {
         _ownsNetwork = ownsNetwork;
         Inference = inference?.Clone() ?? new SrInferenceOptions();
@@ -36,11 +38,27 @@ internal sealed class SrUpscaler : IDisposable
         Network = network;
         Device = device;
         Network?.to(device).eval();
-        if (network is not null && Inference.Precision == SrPrecision.BFloat16)
+        Precision = EffectivePrecision(Inference.Precision, device.type, nativeBFloat16 ?? CpuFeatures.NativeBFloat16);
+        if (network is not null && Precision == SrPrecision.BFloat16)
             _bfloat16 = new Lazy<SrNetwork>(() => ReducedPrecisionCopy(network, ScalarType.BFloat16));
     }
 
-    /// <summary>The network's bfloat16 copy, made on first use (thread-safe); null unless the options ask for it.</summary>
+    /// <summary>
+    /// The precision the network runs in: the options' <see cref="SrInferenceOptions.Precision"/>, except bfloat16 on a
+    /// CPU without native bfloat16 (<see cref="CpuFeatures.NativeBFloat16"/>), which runs float32 (see <see cref="PrecisionFallback"/>).
+    /// </summary>
+    public SrPrecision Precision { get; }
+
+    /// <summary>Why the network runs float32 although the options ask for bfloat16; null when it runs what they ask.</summary>
+    public string? PrecisionFallback => Precision == Inference.Precision ? null :
+        "bfloat16 inference was requested, but this CPU has no native bfloat16 instructions (AVX-512 BF16 or AMX-BF16), " +
+        "where libtorch's bfloat16 convolutions are 8-240x slower than float32; the network runs in float32 instead.";
+
+    /// <summary>What <paramref name="requested"/> becomes on <paramref name="device"/>: float32 for bfloat16 on a CPU without <paramref name="nativeBFloat16"/>.</summary>
+    internal static SrPrecision EffectivePrecision(SrPrecision requested, DeviceType device, bool nativeBFloat16)
+        => requested == SrPrecision.BFloat16 && device == DeviceType.CPU && !nativeBFloat16 ? SrPrecision.Float32 : requested;
+
+    /// <summary>The network's bfloat16 copy, made on first use (thread-safe); null unless it runs in bfloat16 (<see cref="Precision"/>).</summary>
     private readonly Lazy<SrNetwork>? _bfloat16;
 
     private readonly bool _ownsNetwork;

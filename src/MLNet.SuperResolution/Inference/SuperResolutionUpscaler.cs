@@ -46,6 +46,13 @@ public sealed class SuperResolutionUpscaler : IDisposable
         _owned = _runner == upscaler ? owned : [_runner, .. owned];
     }
 
+    /// <summary>
+    /// The number format the network runs in: the inference options' <see cref="SrInferenceOptions.Precision"/>, except
+    /// that <see cref="SrPrecision.BFloat16"/> runs as <see cref="SrPrecision.Float32"/> on a CPU without native bfloat16
+    /// instructions (AVX-512 BF16 or AMX-BF16), where it would be 8-240x slower than float32.
+    /// </summary>
+    public SrPrecision Precision => _runner.Precision;
+
     /// <summary>Uses the network of a fitted transformer; the transformer stays the caller's to dispose (after this upscaler's last call).</summary>
     /// <param name="transformer">A transformer from <c>SuperResolution(...)</c>, <c>ApplySuperResolutionModel</c> or a loaded model.</param>
     /// <param name="inference">Tiling and self-ensemble for this upscaler; default: the transformer's own.</param>

@@ -44,6 +44,16 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         NetworkOptions = networkOptions;
         DeviceName = device;
         TrainingSummary = trainingSummary;
+        WarnIfPrecisionFallsBack();
+    }
+
+    /// <summary>Logs a warning (ML.NET's log) when the options ask for bfloat16 and this CPU runs float32 instead.</summary>
+    private void WarnIfPrecisionFallsBack()
+    {
+        if (_upscaler.PrecisionFallback is not { } reason)
+            return;
+        using var channel = Host.Start(RegistrationName);
+        channel.Warning(reason);
     }
 
     /// <summary>The network.</summary>
@@ -299,6 +309,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         NetworkOptions = networkOptions;
         DeviceName = device;
         TrainingSummary = summary;
+        WarnIfPrecisionFallsBack();
     }
 
     /// <summary>Upscales straight into the output image's BGRA buffer (no planar copy of the output).</summary>

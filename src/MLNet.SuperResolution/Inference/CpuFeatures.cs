@@ -1,0 +1,30 @@
+using System.Runtime.Intrinsics.X86;
+
+namespace MLNet.SuperResolution.Inference;
+
+/// <summary>What the CPU offers that decides how a network is best run on it.</summary>
+internal static class CpuFeatures
+{
+    /// <summary>
+    /// Whether the CPU computes bfloat16 natively: AVX-512 BF16 (CPUID leaf 7 sub-leaf 1, EAX bit 5: AMD Zen 4 and
+    /// later, Intel Cooper Lake and later) or AMX-BF16 (leaf 7 sub-leaf 0, EDX bit 22: Intel Sapphire Rapids and later).
+    /// Without either, libtorch 2.10 runs bfloat16 convolutions outside oneDNN's fast kernels: on an AMD EPYC Zen 3
+    /// (AVX2 only) 8-240x slower than float32 (docs/performance.md). True on other architectures, where it was not
+    /// measured and a request for bfloat16 is honoured.
+    /// </summary>
+    public static bool NativeBFloat16 { get; } = DetectNativeBFloat16();
+
+    private static bool DetectNativeBFloat16()
+    {
+        if (!X86Base.IsSupported)
+            return true;
+        var (maxLeaf, _, _, _) = X86Base.CpuId(0, 0);
+        if (maxLeaf < 7)
+            return false;
+        var (_, _, _, leaf7Edx) = X86Base.CpuId(7, 0);
+        var (leaf7Sub1Eax, _, _, _) = X86Base.CpuId(7, 1);
+        bool amxBf16 = (leaf7Edx & (1 << 22)) != 0;
+        bool avx512Bf16 = (leaf7Sub1Eax & (1 << 5)) != 0;
+        return amxBf16 || avx512Bf16;
+    }
+}
