@@ -49,8 +49,8 @@ internal sealed class SrUpscaler : IDisposable
     /// </summary>
     public SrPrecision Precision { get; }
 
-    /// <summary>Why the network runs float32 although the options ask for bfloat16; null when it runs what they ask.</summary>
-    public string? PrecisionFallback => Precision == Inference.Precision ? null :
+    /// <summary>Why the network runs float32 although the options ask for bfloat16; null when it runs what they ask (or for Bicubic, which has no network).</summary>
+    public string? PrecisionFallback => Precision == Inference.Precision || Network is null ? null :
         "bfloat16 inference was requested, but this CPU has no native bfloat16 instructions (AVX-512 BF16 or AMX-BF16), " +
         "where libtorch's bfloat16 convolutions are 8-240x slower than float32; the network runs in float32 instead.";
 
