@@ -144,9 +144,8 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         {
             upscaler.MaxInputPixels = settings.MaxPixels;
             upscaler.JpegQuality = settings.JpegQuality;
-            if (settings.BFloat16 && upscaler.Precision != SrPrecision.BFloat16)
-                Console.Error.WriteLine("note: --bf16 ignored: this CPU has no native bfloat16 instructions (AVX-512 BF16 or AMX-BF16), " +
-                    "where bfloat16 is 8-240x slower than float32; running float32.");
+            if (upscaler.PrecisionFallback is { } reason) // --bf16, or a model saved with bfloat16, on a CPU without it
+                Console.Error.WriteLine($"note: {reason}");
             return Run(upscaler, inputs, settings, cancellationToken);
         }
     }

@@ -53,6 +53,9 @@ public sealed class SuperResolutionUpscaler : IDisposable
     /// </summary>
     public SrPrecision Precision => _runner.Precision;
 
+    /// <summary>Why the network runs float32 although its options ask for bfloat16; null when it runs what they ask.</summary>
+    internal string? PrecisionFallback => _runner.PrecisionFallback;
+
     /// <summary>Uses the network of a fitted transformer; the transformer stays the caller's to dispose (after this upscaler's last call).</summary>
     /// <param name="transformer">A transformer from <c>SuperResolution(...)</c>, <c>ApplySuperResolutionModel</c> or a loaded model.</param>
     /// <param name="inference">Tiling and self-ensemble for this upscaler; default: the transformer's own.</param>
