@@ -12,10 +12,12 @@
 //            --blocks 1 (all pipeline repetitions, then all raw ones). Every command takes --prefer-reuse 1: glibc's
 //            heap thresholds fixed first (NativeHeap.PreferReuse)
 //   probe    --case NAME [--size LR] [--mode forward|train|train-parts] [--reps 10] [--warmup 2] [--channels-last 1]
-//            [--dtype bf16] [--optimizer torchsharp] [--device cuda (train-parts)] times only the forward (or the training
+//            [--dtype bf16] [--optimizer torchsharp] [--device cuda (train-parts)] [--channel-padding auto|on|off]
+//            times only the forward (or the training
 //            step) and prints every repetition: for comparing
 //            fresh processes (ONEDNN_VERBOSE=1 shows each primitive's kernel and time); --channels-last 1 gives the
-//            forward's input (or the training batch) NHWC strides
+//            forward's input (or the training batch) NHWC strides; --channel-padding forces the oneDNN workaround
+//            layers' padding on or off (default: where the CPU has AVX-512)
 //   network  also times the forward on a channels-last input (forward_cl_ms), as SrUpscaler runs CPU inference
 //   ceiling and network take --device cuda (a CUDA libtorch backend): the network, its inputs and the training batch
 //            on the GPU, each timed repetition ending with cuda.synchronize (compare_pytorch.py follows the manifest)
@@ -193,6 +195,13 @@ static void Probe(Options options)
     int size = options.Int("size", benchCase.LowResSize);
     int reps = options.Int("reps", 10), warmup = options.Int("warmup", 2);
     string mode = options.String("mode", "forward");
+    using var padding = options.String("channel-padding", "auto") switch // the oneDNN workaround layers (OneDnnWorkarounds)
+    {
+        "auto" => null,
+        "on" => OneDnnWorkarounds.Force(true),
+        "off" => OneDnnWorkarounds.Force(false),
+        var other => throw new ArgumentException($"--channel-padding takes auto, on or off, not '{other}'."),
+    };
     using var network = benchCase.Build(seed: 1);
     double[] ms;
     if (mode == "forward")

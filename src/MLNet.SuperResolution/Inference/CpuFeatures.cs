@@ -14,6 +14,24 @@ internal static class CpuFeatures
     /// </summary>
     public static bool NativeBFloat16 { get; } = DetectNativeBFloat16();
 
+    /// <summary>
+    /// Whether the CPU has AVX-512 Foundation (CPUID leaf 7 sub-leaf 0, EBX bit 16), where oneDNN runs its AVX-512
+    /// kernels; null on other architectures. Read from CPUID rather than <c>Avx512F.IsSupported</c>, which the .NET
+    /// runtime's own settings can turn off while libtorch still uses the instructions.
+    /// </summary>
+    public static bool? Avx512Foundation { get; } = DetectAvx512Foundation();
+
+    private static bool? DetectAvx512Foundation()
+    {
+        if (!X86Base.IsSupported)
+            return null;
+        var (maxLeaf, _, _, _) = X86Base.CpuId(0, 0);
+        if (maxLeaf < 7)
+            return false;
+        var (_, leaf7Ebx, _, _) = X86Base.CpuId(7, 0);
+        return (leaf7Ebx & (1 << 16)) != 0;
+    }
+
     private static bool DetectNativeBFloat16()
     {
         if (!X86Base.IsSupported)

@@ -24,6 +24,11 @@ namespace MLNet.SuperResolution.Architectures.Blocks;
 /// 28, 40, 56, 60, 72, 100, 104, 120, 136, 200 wrong; 3, 12, 16, 32, 48, 64, 80, 96 right; 1x1 kernels right). Such a
 /// layer appends zero input channels (and zero weights) up to the next multiple of 16, always.
 /// </para>
+/// <para>
+/// Both bugs live in oneDNN's AVX-512 kernels: the padding runs only where <see cref="OneDnnWorkarounds.AppliesTo"/>
+/// says so (CPU tensors on a CPU with AVX-512, or not x86); elsewhere (an AVX2-only CPU, a GPU) the layer is a plain
+/// convolution with the same parameters.
+/// </para>
 /// </remarks>
 internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>
 {
@@ -76,6 +81,9 @@ internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
+        if (!OneDnnWorkarounds.AppliesTo(input))
+            return nn.functional.conv2d(input, weight, bias, stride, padding, dilation, 1);
+
         using var scope = NewDisposeScope();
         var x = ChannelPadding.Append(input, 1, _extraInputs);
         Tensor w = ChannelPadding.Append(weight, 1, _extraInputs);
