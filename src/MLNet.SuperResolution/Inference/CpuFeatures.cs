@@ -19,30 +19,21 @@ internal static class CpuFeatures
     /// kernels; null on other architectures. Read from CPUID rather than <c>Avx512F.IsSupported</c>, which the .NET
     /// runtime's own settings can turn off while libtorch still uses the instructions.
     /// </summary>
-    public static bool? Avx512Foundation { get; } = DetectAvx512Foundation();
-
-    private static bool? DetectAvx512Foundation()
-    {
-        if (!X86Base.IsSupported)
-            return null;
-        var (maxLeaf, _, _, _) = X86Base.CpuId(0, 0);
-        if (maxLeaf < 7)
-            return false;
-        var (_, leaf7Ebx, _, _) = X86Base.CpuId(7, 0);
-        return (leaf7Ebx & (1 << 16)) != 0;
-    }
+    public static bool? Avx512Foundation { get; } = X86Base.IsSupported ? (Leaf7(subLeaf: 0).Ebx & (1 << 16)) != 0 : null;
 
     private static bool DetectNativeBFloat16()
     {
         if (!X86Base.IsSupported)
             return true;
-        var (maxLeaf, _, _, _) = X86Base.CpuId(0, 0);
-        if (maxLeaf < 7)
-            return false;
-        var (_, _, _, leaf7Edx) = X86Base.CpuId(7, 0);
-        var (leaf7Sub1Eax, _, _, _) = X86Base.CpuId(7, 1);
-        bool amxBf16 = (leaf7Edx & (1 << 22)) != 0;
-        bool avx512Bf16 = (leaf7Sub1Eax & (1 << 5)) != 0;
+        bool amxBf16 = (Leaf7(subLeaf: 0).Edx & (1 << 22)) != 0;
+        bool avx512Bf16 = (Leaf7(subLeaf: 1).Eax & (1 << 5)) != 0;
         return amxBf16 || avx512Bf16;
+    }
+
+    /// <summary>CPUID leaf 7 (structured extended features) at <paramref name="subLeaf"/>; zeros where the CPU has no leaf 7. x86 only.</summary>
+    private static (int Eax, int Ebx, int Ecx, int Edx) Leaf7(int subLeaf)
+    {
+        var (maxLeaf, _, _, _) = X86Base.CpuId(0, 0);
+        return maxLeaf < 7 ? default : X86Base.CpuId(7, subLeaf);
     }
 }
