@@ -9,8 +9,8 @@ namespace MLNet.SuperResolution.Architectures.Blocks;
 /// on CPU tensors, on CPUs whose oneDNN kernels have the float32 convolution bugs those layers route around.
 /// </summary>
 /// <remarks>
-/// The bugs were measured in oneDNN's AVX-512 kernels (<c>jit:avx512_core</c>, AMD EPYC Zen 4; setting
-/// <c>ONEDNN_MAX_CPU_ISA=AVX2</c> makes them go away). On an AVX2-only CPU (AMD EPYC Zen 3) none of them reproduces
+/// The bugs were measured where oneDNN runs its AVX-512 kernels (<c>jit:avx512_core</c>, AMD EPYC Zen 4; there
+/// <c>ONEDNN_MAX_CPU_ISA=AVX2</c> makes the transposed-convolution one go away). On an AVX2-only CPU (AMD EPYC Zen 3) none reproduces
 /// and the padding costs time: ESPCN x2's output layer computes 16 channels for its 4 (about 1 ms of a 15-20 ms training
 /// step), SRCNN's 16 for its 1 (docs/performance.md). So the padding runs where the CPU has AVX-512 (CPUID leaf 7,
 /// EBX bit 16), and on CPUs other than x86, where it was not measured and stays as a precaution; on a GPU (cuDNN)
