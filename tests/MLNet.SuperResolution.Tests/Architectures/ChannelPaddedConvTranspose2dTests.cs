@@ -10,7 +10,7 @@ public class ChannelPaddedConvTranspose2dTests(ITestOutputHelper output)
     private static readonly long[] Dilation = [1, 1];
 
     /// <summary>Max |float32 - float64| / max |float64| of plain conv_transpose2d, 9x9, 56 -> outChannels.</summary>
-    private static double PlainFloat32RelativeError(int outChannels, int stride)
+    internal static double PlainFloat32RelativeError(int outChannels, int stride)
     {
         using var scope = NewDisposeScope();
         random.manual_seed(1234);
@@ -20,7 +20,7 @@ public class ChannelPaddedConvTranspose2dTests(ITestOutputHelper output)
         long[] s = [stride, stride], p = [4, 4], op = [stride - 1, stride - 1];
         var exact = nn.functional.conv_transpose2d(x, w, b, s, p, op, Dilation, 1);
         var single = nn.functional.conv_transpose2d(x.to(float32), w.to(float32), b.to(float32), s, p, op, Dilation, 1);
-        return ((single.to(float64) - exact).abs().max() / exact.abs().max()).item<double>();
+        return Float64Reference.RelativeMaxError(single, exact);
     }
 
     [SkippableTheory]
@@ -67,8 +67,8 @@ public class ChannelPaddedConvTranspose2dTests(ITestOutputHelper output)
         var gradW64 = layer.get_parameter("weight")!.grad!;
         var gradB64 = layer.get_parameter("bias")!.grad!;
 
-        double Rel(Tensor a, Tensor b) => ((a - b).abs().max() / b.abs().max()).item<double>();
-        double forward = Rel(y32.to(float64), y64), gw = Rel(gradW32, gradW64), gb = Rel(gradB32, gradB64);
+        double forward = Float64Reference.RelativeMaxError(y32, y64), gw = Float64Reference.RelativeMaxError(gradW32, gradW64),
+            gb = Float64Reference.RelativeMaxError(gradB32, gradB64);
         output.WriteLine($"{outChannels} out, stride {stride}: relative max error forward {forward:E2}, dW {gw:E2}, db {gb:E2}");
         Assert.True(forward < 1e-5, $"forward {forward}");
         Assert.True(gw < 1e-5, $"weight grad {gw}");

@@ -14,9 +14,6 @@ namespace MLNet.SuperResolution.Tests.Architectures;
 [Collection(TorchRngCollection.Name)]
 public class GradientCorrectnessTests(ITestOutputHelper output)
 {
-    private static double RelativeError(Tensor actual, Tensor expected)
-        => ((actual.to(float64) - expected).abs().max() / expected.abs().max().clamp_min(1e-12)).item<double>();
-
     [Theory]
     [InlineData(1, false)]
     [InlineData(3, false)]
@@ -52,7 +49,7 @@ public class GradientCorrectnessTests(ITestOutputHelper output)
 
         var exact = Gradients(float64);
         var single = Gradients(float32);
-        double inputError = RelativeError(single.Input, exact.Input), weightError = RelativeError(single.Weight, exact.Weight);
+        double inputError = Float64Reference.RelativeMaxError(single.Input, exact.Input), weightError = Float64Reference.RelativeMaxError(single.Weight, exact.Weight);
         output.WriteLine($"32 -> {outChannels}, batch 16: input-gradient error {inputError:E2}, weight-gradient error {weightError:E2}");
         Assert.True(inputError < 1e-4, $"input gradient relative error {inputError:E2}");
         Assert.True(weightError < 1e-4, $"weight gradient relative error {weightError:E2}");
@@ -77,7 +74,7 @@ public class GradientCorrectnessTests(ITestOutputHelper output)
         var single = layer.forward(input);
         layer.to(float64);
         var exact = layer.forward(input.to(float64));
-        double error = RelativeError(single, exact);
+        double error = Float64Reference.RelativeMaxError(single, exact);
         output.WriteLine($"{inChannels} -> {outChannels}, {kernel}x{kernel}: forward relative error {error:E2}");
         Assert.True(error < 1e-4, $"forward relative error {error:E2}");
     }
@@ -111,7 +108,7 @@ public class GradientCorrectnessTests(ITestOutputHelper output)
         var names = network.named_parameters().Select(p => p.name).ToArray();
         for (int i = 0; i < exact.Length; i++)
         {
-            double error = RelativeError(single[i], exact[i]);
+            double error = Float64Reference.RelativeMaxError(single[i], exact[i]);
             output.WriteLine($"{names[i]}: {error:E2}");
             Assert.True(error < 1e-3, $"{architecture} {names[i]}: float32 gradient differs from float64 by {error:E2} (relative)");
         }

@@ -66,9 +66,6 @@ public sealed class ZooTests(ITestOutputHelper output)
         return NetworkFactory.Create(architecture, scale, info.Channels(preset) == SrChannels.Y ? 1 : 3, info.Options(preset));
     }
 
-    private static double RelativeError(Tensor actual, Tensor expected)
-        => ((actual.to(float64) - expected).abs().max() / expected.abs().max().clamp_min(1e-12)).item<double>();
-
     [Theory]
     [MemberData(nameof(Configurations))]
     public void ForwardGivesTheScaledShapeAndFiniteValues(SrArchitecture architecture, int scale, SrPreset preset)
@@ -95,7 +92,7 @@ public sealed class ZooTests(ITestOutputHelper output)
         var single = network.forward(input);
         network.to(float64);
         var exact = network.forward(input.to(float64));
-        double error = RelativeError(single, exact);
+        double error = Float64Reference.RelativeMaxError(single, exact);
         output.WriteLine($"{architecture} x{scale} {preset}: relative max error {error:E2}");
         Assert.True(error < 1e-4, $"{architecture} x{scale} {preset}: float32 forward differs from float64 by {error:E2} (relative)");
     }
@@ -115,7 +112,7 @@ public sealed class ZooTests(ITestOutputHelper output)
         var input = rand(2, 3, 8, 10);
         var single = network.forward(input);
         network.to(float64);
-        double error = RelativeError(single, network.forward(input.to(float64)));
+        double error = Float64Reference.RelativeMaxError(single, network.forward(input.to(float64)));
         output.WriteLine($"Drn (large) x{scale}: relative max error {error:E2}");
         Assert.True(error < 1e-4, $"DRN-L x{scale}: float32 forward differs from float64 by {error:E2} (relative)");
     }

@@ -119,8 +119,7 @@ public sealed class PrecisionAndLayoutTests(ITestOutputHelper output)
     [SkippableFact]
     public void NativeBFloat16_IsWhatTheKernelReportsForThisCpu()
     {
-        Skip.IfNot(OperatingSystem.IsLinux() && System.Runtime.Intrinsics.X86.X86Base.IsSupported && File.Exists("/proc/cpuinfo"), "needs Linux on x86 (/proc/cpuinfo)");
-        var flags = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("flags", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var flags = CpuInfo.FlagsOrSkip();
         bool reported = flags.Contains("avx512_bf16") || flags.Contains("amx_bf16");
         output.WriteLine($"/proc/cpuinfo: avx512_bf16 {flags.Contains("avx512_bf16")}, amx_bf16 {flags.Contains("amx_bf16")}; CpuFeatures.NativeBFloat16 {CpuFeatures.NativeBFloat16}");
         Assert.Equal(reported, CpuFeatures.NativeBFloat16);

@@ -25,9 +25,9 @@ namespace MLNet.SuperResolution.Architectures.Blocks;
 /// layer appends zero input channels (and zero weights) up to the next multiple of 16, always.
 /// </para>
 /// <para>
-/// Both bugs come with oneDNN's AVX-512 kernels (neither reproduces on an AVX2-only CPU): the padding runs only where <see cref="OneDnnWorkarounds.AppliesTo"/>
-/// says so (CPU tensors on a CPU with AVX-512, or not x86); elsewhere (an AVX2-only CPU, a GPU) the layer is a plain
-/// convolution with the same parameters.
+/// Both bugs come with oneDNN's AVX-512 kernels (neither reproduces on an AVX2-only CPU): the padding runs only where
+/// <see cref="OneDnnWorkarounds.AppliesTo"/> says so (CPU tensors on a CPU with AVX-512, or not x86); elsewhere (an
+/// AVX2-only CPU, a GPU) the layer is a plain convolution with the same parameters.
 /// </para>
 /// </remarks>
 internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>

@@ -13,9 +13,9 @@ namespace MLNet.SuperResolution.Architectures.Blocks;
 /// convolution gives wrong results when the layer has a single output channel and stride 2 or 4 (with a 9x9
 /// kernel, 12-21% relative error on every other output row), while 3 or more output channels, stride 3 and
 /// float64 are right. FSRCNN's Y-channel tail is exactly such a layer. So when the layer has fewer than
-/// <see cref="MinimumComputedChannels"/> output channels and its input is on a CPU with AVX-512, <c>forward</c> zero-pads the
-/// weight and bias to that many output channels, calls <c>torch.nn.functional.conv_transpose2d</c> and keeps only the
-/// real channels. The padding is part of the autograd graph, so gradients reach <c>weight</c> and <c>bias</c>
+/// <see cref="MinimumComputedChannels"/> output channels and its input is on a CPU with AVX-512, <c>forward</c>
+/// zero-pads the weight and bias to that many output channels, calls <c>torch.nn.functional.conv_transpose2d</c> and
+/// keeps only the real channels. The padding is part of the autograd graph, so gradients reach <c>weight</c> and <c>bias</c>
 /// unchanged; the padded channels cost a few extra multiply-adds and change nothing else. On a GPU (cuDNN) the layer
 /// runs as it is: the padding made FSRCNN x4's forward 1.56x PyTorch's on an H200 (docs/performance.md, "On a GPU").
 /// Nor on an AVX2-only CPU, whose oneDNN kernels are right (<see cref="OneDnnWorkarounds"/>).

@@ -10,9 +10,9 @@ namespace MLNet.SuperResolution.Architectures.Blocks;
 /// </summary>
 /// <remarks>
 /// The bugs were measured where oneDNN runs its AVX-512 kernels (<c>jit:avx512_core</c>, AMD EPYC Zen 4; there
-/// <c>ONEDNN_MAX_CPU_ISA=AVX2</c> makes the transposed-convolution one go away). On an AVX2-only CPU (AMD EPYC Zen 3) none reproduces
-/// and the padding costs time: ESPCN x2's output layer computes 16 channels for its 4 (about 1 ms of a 15-20 ms training
-/// step), SRCNN's 16 for its 1 (docs/performance.md). So the padding runs where the CPU has AVX-512 (CPUID leaf 7,
+/// <c>ONEDNN_MAX_CPU_ISA=AVX2</c> makes the transposed-convolution one go away). On an AVX2-only CPU (AMD EPYC Zen 3)
+/// none reproduces and the padding costs time: ESPCN x2's output layer computes 16 channels for its 4 (about 1 ms of a
+/// 15-20 ms training step), SRCNN's 16 for its 1 (docs/performance.md). So the padding runs where the CPU has AVX-512 (CPUID leaf 7,
 /// EBX bit 16), and on CPUs other than x86, where it was not measured and stays as a precaution; on a GPU (cuDNN)
 /// never. The padded and the plain computation give the same values to float32 rounding wherever the kernels are
 /// right; GradientCorrectnessTests checks the float32 gradients against float64 on every machine it runs on.
