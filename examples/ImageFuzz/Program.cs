@@ -14,7 +14,7 @@ using var bicubic = ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes"
 using var upscaler = SuperResolutionUpscaler.FromTransformer(bicubic);
 upscaler.MaxInputPixels = 4_000_000;
 
-Console.WriteLine($"Fuzzing {cases} mutants of {seeds.Count} seed files (PNG RGB/RGBA/gray/palette/16-bit, JPEG, CMYK JPEG, GIF, BMP), seed {seed}...");
+Console.WriteLine($"Fuzzing {cases} mutants of {seeds.Count} seed files (PNG RGB/RGBA/gray/palette/16-bit, JPEG, CMYK JPEG, GIF, BMP, and one of each hostile-metadata kind), seed {seed}...");
 var result = Fuzzer.Run(seeds, cases, seed, bytes =>
 {
     using var input = new MemoryStream(bytes);

@@ -109,9 +109,10 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             {
                 try
                 {
-                    Imaging.ImageFiles.CheckHeader(row.HighResPath);
-                    if (settings.LowRes is not null)
-                        Imaging.ImageFiles.CheckHeader(row.LowResPath);
+                    string[] paths = settings.LowRes is null ? [row.HighResPath] : [row.HighResPath, row.LowResPath];
+                    foreach (string path in paths)
+                        if (SrImageFiles.Check(path).Warning is { } warning)
+                            Console.Error.WriteLine($"warning: {warning}");
                     usable.Add(row);
                 }
                 catch (InvalidDataException e) when (settings.SkipBadImages)

@@ -372,7 +372,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             try
             {
-                Imaging.ImageFiles.CheckHeader(file, maxPixels);
+                if (SrImageFiles.Check(file, maxPixels).Warning is { } warning)
+                    Console.WriteLine($"warning: {warning}");
                 usable.Add(file);
             }
             catch (InvalidDataException e) when (skipBad)

@@ -42,6 +42,20 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         [DefaultValue(100_000_000L)]
         public long MaxPixels { get; init; } = 100_000_000;
 
+        [CommandOption("--max-metadata <MB>")]
+        [Description("Largest metadata item (EXIF, XMP, ICC profile, text chunk) once read, in MiB; larger ones are skipped unread with a warning.")]
+        [DefaultValue(8)]
+        public int MaxMetadata { get; init; } = 8;
+
+        [CommandOption("--max-metadata-total <MB>")]
+        [Description("Largest total of metadata per file once read, in MiB; what is beyond it is skipped unread with a warning.")]
+        [DefaultValue(16)]
+        public int MaxMetadataTotal { get; init; } = 16;
+
+        [CommandOption("--refuse-oversized-metadata")]
+        [Description("Refuse files whose metadata is beyond --max-metadata or --max-metadata-total (listed as failures) instead of skipping it.")]
+        public bool RefuseOversizedMetadata { get; init; }
+
         [CommandOption("--tile <N>")]
         [Description("Tile size in input (LR) pixels; default: tiles only above 512x512 input pixels.")]
         public int? Tile { get; init; }
@@ -91,6 +105,8 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
                 return ValidationResult.Error("--jpeg-quality is 1..100.");
             if (MaxPixels < 1)
                 return ValidationResult.Error("--max-pixels must be positive.");
+            if (MaxMetadata < 0 || MaxMetadataTotal < 0)
+                return ValidationResult.Error("--max-metadata and --max-metadata-total are 0 or more MiB.");
             if (Tile is < SrInferenceOptions.MinTileSize)
                 return ValidationResult.Error($"--tile must be at least {SrInferenceOptions.MinTileSize}.");
             if (Overlap is < 0)
@@ -143,6 +159,12 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         using (upscaler)
         {
             upscaler.MaxInputPixels = settings.MaxPixels;
+            upscaler.MetadataLimits = new SrMetadataLimits
+            {
+                MaxItemBytes = (long)settings.MaxMetadata << 20,
+                MaxTotalBytes = (long)settings.MaxMetadataTotal << 20,
+                WhenExceeded = settings.RefuseOversizedMetadata ? SrOversizedMetadata.Refuse : SrOversizedMetadata.Drop,
+            };
             upscaler.JpegQuality = settings.JpegQuality;
             if (upscaler.PrecisionFallback is { } reason) // --bf16, or a model saved with bfloat16, on a CPU without it
                 Console.Error.WriteLine($"note: {reason}");
@@ -156,6 +178,8 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
                                 && Path.HasExtension(settings.Output) && !Directory.Exists(settings.Output);
         string outputFolder = singleFileOutput ? string.Empty : Path.GetFullPath(settings.Output ?? "upscaled");
         var failures = new List<(string File, string Reason)>();
+        var warnings = new List<string>();
+        upscaler.Warning += (_, e) => warnings.Add(e.Message); // printed after the progress display, which owns the console
         long megapixelsIn = 0;
         var clock = Stopwatch.StartNew();
         AnsiConsole.MarkupLineInterpolated($"Upscaling {inputs.Count} file(s) x{upscaler.Scale} with {upscaler.Architecture} ({upscaler.Channels}).");
@@ -193,8 +217,12 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
             });
 
         int done = inputs.Count - failures.Count;
+        foreach (var warning in warnings)
+            Console.Error.WriteLine($"warning: {warning}");
+        long peak = Process.GetCurrentProcess().PeakWorkingSet64; // 0 where the platform does not report it
+        string memory = peak > 0 ? $", peak memory {peak / (1 << 20)} MB" : "";
         AnsiConsole.MarkupLineInterpolated(
-            $"Done: {done} of {inputs.Count} file(s), {megapixelsIn / 1e6:F2} input megapixels, {clock.Elapsed.TotalSeconds:F1} s -> {(singleFileOutput ? Path.GetFullPath(settings.Output!) : outputFolder)}");
+            $"Done: {done} of {inputs.Count} file(s), {megapixelsIn / 1e6:F2} input megapixels, {clock.Elapsed.TotalSeconds:F1} s{memory} -> {(singleFileOutput ? Path.GetFullPath(settings.Output!) : outputFolder)}");
         if (failures.Count == 0)
             return 0;
         Console.Error.WriteLine($"{failures.Count} file(s) failed:");

@@ -1,12 +1,18 @@
+using MLNet.SuperResolution.Imaging.Metadata;
 using MLNet.SuperResolution.IO;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Advanced;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Bmp;
+using SixLabors.ImageSharp.Formats.Gif;
 using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Pbm;
 using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Formats.Tga;
+using SixLabors.ImageSharp.Formats.Tiff;
 using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.Metadata;
+using SixLabors.ImageSharp.Metadata.Profiles.Exif;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
@@ -15,44 +21,64 @@ namespace MLNet.SuperResolution.Imaging;
 /// <summary>An image as read from a file: its pixels and the modes to write it back in.</summary>
 /// <param name="Image">The pixels, EXIF orientation applied; alpha kept when the file has an alpha channel.</param>
 /// <param name="Grayscale">Whether the file is a grayscale image (written back as grayscale).</param>
-internal sealed record DecodedImage(RgbImage Image, bool Grayscale);
+/// <param name="Warning">What was skipped while reading it (metadata beyond the limits), naming the file; null when nothing.</param>
+internal sealed record DecodedImage(RgbImage Image, bool Grayscale, string? Warning = null);
+
+/// <summary>What <see cref="ImageFiles.CheckHeader"/> found: the size, and the warning about skipped metadata, if any.</summary>
+internal sealed record ImageHeader(int Width, int Height, string? Warning);
 
 /// <summary>
-/// Image files through ImageSharp 2.1.13 (the last Apache-licensed release): the dimensions are read from the header
-/// and checked against a pixel limit before anything is decoded (crafted files and decompression bombs have had
-/// advisories), EXIF orientation is applied, 16-bit files are processed at 8 bits, alpha and grayscale are kept.
-/// Conversions between ImageSharp and <see cref="RgbImage"/> live here too.
+/// Image files through ImageSharp 2.1.13 (the last Apache-licensed release). Before anything is identified or decoded,
+/// the file's metadata is scanned within <see cref="SrMetadataLimits"/> (<see cref="MetadataScanner"/>: compressed
+/// chunks are measured, never held, and items beyond the limits are dropped or the file refused); then the dimensions
+/// are read from the header and checked against a pixel limit (crafted files and decompression bombs have had
+/// advisories); then the first frame is decoded with every decoder told to ignore metadata, so that ImageSharp itself
+/// never inflates or parses any. The EXIF orientation found by the scan is applied, 16-bit files are processed at 8
+/// bits, alpha and grayscale are kept. Conversions between ImageSharp and <see cref="RgbImage"/> live here too.
 /// </summary>
 internal static class ImageFiles
 {
     /// <summary>The default pixel limit before decoding: 100 megapixels.</summary>
     public const long DefaultMaxPixels = 100_000_000;
 
+    /// <summary>
+    /// ImageSharp with every decoder told to ignore metadata (ImageSharp 2.1.13 inflates PNG text chunks whole, joins
+    /// JPEG segments by copying, and turns every EXIF tag into an array; src/ImageSharp/Formats/*/*DecoderCore.cs) and
+    /// to decode the first frame only (an animation's frames are not checked by the pixel limit). A configuration of
+    /// its own: <see cref="Configuration.Clone"/> would share the default's decoders.
+    /// </summary>
+    private static readonly Configuration Decoding = CreateDecodingConfiguration();
+
+    /// <summary>The default limits on metadata; each reader gets a copy.</summary>
+    internal static SrMetadataLimits DefaultMetadataLimits => new();
+
     /// <summary>The file extensions that <see cref="Write(Image{Rgba32}, bool, bool, string, int)"/> understands.</summary>
     public static readonly string[] WritableExtensions = [".png", ".jpg", ".jpeg", ".webp", ".bmp"];
 
     /// <summary>Reads an image file; errors name the file.</summary>
-    public static DecodedImage Read(string path, long maxPixels = DefaultMaxPixels)
+    public static DecodedImage Read(string path, long maxPixels = DefaultMaxPixels, SrMetadataLimits? metadataLimits = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
             throw new FileNotFoundException($"Image file not found: {path}", path);
         using var stream = File.OpenRead(path);
-        return Read(stream, path, maxPixels);
+        return Read(stream, path, maxPixels, metadataLimits);
     }
 
     /// <summary>
-    /// Reads only the header of an image file: its format is known and its size within <paramref name="maxPixels"/>;
-    /// otherwise an <see cref="InvalidDataException"/> naming the file. Nothing is decoded.
+    /// Reads only the header and the metadata structure of an image file: its format is known, its size within
+    /// <paramref name="maxPixels"/> and its metadata within <paramref name="metadataLimits"/> (or dropped with the
+    /// warning returned); otherwise an <see cref="InvalidDataException"/> naming the file. Nothing is decoded.
     /// </summary>
-    public static (int Width, int Height) CheckHeader(string path, long maxPixels = DefaultMaxPixels)
+    public static ImageHeader CheckHeader(string path, long maxPixels = DefaultMaxPixels, SrMetadataLimits? metadataLimits = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
             throw new FileNotFoundException($"Image file not found: {path}", path);
         using var stream = File.OpenRead(path);
+        var report = MetadataScanner.Scan(stream, path, metadataLimits ?? DefaultMetadataLimits);
         var (info, _) = Identify(stream, path, maxPixels);
-        return (info.Width, info.Height);
+        return new ImageHeader(info.Width, info.Height, report.DropWarning(path));
     }
 
     private static (IImageInfo Info, IImageFormat Format) Identify(Stream stream, string name, long maxPixels)
@@ -61,7 +87,7 @@ internal static class ImageFiles
         IImageFormat? format;
         try
         {
-            info = Image.Identify(Configuration.Default, stream, out format);
+            info = Image.Identify(Decoding, stream, out format);
         }
         catch (Exception e) when (IsDecodingFailure(e))
         {
@@ -81,7 +107,7 @@ internal static class ImageFiles
     }
 
     /// <summary>Reads an image from a stream (copied to memory first when it cannot seek); <paramref name="name"/> is used in messages.</summary>
-    public static DecodedImage Read(Stream stream, string name, long maxPixels = DefaultMaxPixels)
+    public static DecodedImage Read(Stream stream, string name, long maxPixels = DefaultMaxPixels, SrMetadataLimits? metadataLimits = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (maxPixels <= 0)
@@ -95,12 +121,14 @@ internal static class ImageFiles
         }
 
         long start = stream.Position;
+        var report = MetadataScanner.Scan(stream, name, metadataLimits ?? DefaultMetadataLimits);
+        stream.Position = start;
         var (info, format) = Identify(stream, name, maxPixels);
         stream.Position = start;
         Image<Rgba32> image;
         try
         {
-            image = Image.Load<Rgba32>(Configuration.Default, stream);
+            image = Image.Load<Rgba32>(Decoding, stream);
         }
         catch (Exception e) when (IsDecodingFailure(e))
         {
@@ -109,13 +137,33 @@ internal static class ImageFiles
 
         using (image)
         {
-            image.Mutate(x => x.AutoOrient());
+            if (report.Orientation is >= 2 and <= 8)
+            {
+                image.Metadata.ExifProfile = new ExifProfile();
+                image.Metadata.ExifProfile.SetValue(ExifTag.Orientation, report.Orientation.Value);
+                image.Mutate(x => x.AutoOrient());
+            }
+
             var decoded = FromImageSharp(image, keepAlpha: true, name);
             bool alpha = HasAlphaChannel(info, image.Metadata) || Array.Exists(decoded.Alpha!, a => a != 255);
             if (!alpha)
                 decoded = new RgbImage(decoded.Width, decoded.Height, decoded.Planes) { Source = name };
-            return new DecodedImage(decoded, IsGrayscale(image.Metadata));
+            return new DecodedImage(decoded, IsGrayscale(image.Metadata), report.DropWarning(name));
         }
+    }
+
+    private static Configuration CreateDecodingConfiguration()
+    {
+        var configuration = new Configuration(new PngConfigurationModule(), new JpegConfigurationModule(), new GifConfigurationModule(),
+            new BmpConfigurationModule(), new PbmConfigurationModule(), new TgaConfigurationModule(), new TiffConfigurationModule(),
+            new WebpConfigurationModule());
+        var formats = configuration.ImageFormatsManager;
+        formats.SetDecoder(PngFormat.Instance, new PngDecoder { IgnoreMetadata = true });
+        formats.SetDecoder(JpegFormat.Instance, new JpegDecoder { IgnoreMetadata = true });
+        formats.SetDecoder(GifFormat.Instance, new GifDecoder { IgnoreMetadata = true, DecodingMode = FrameDecodingMode.First });
+        formats.SetDecoder(TiffFormat.Instance, new TiffDecoder { IgnoreMetadata = true, DecodingMode = FrameDecodingMode.First });
+        formats.SetDecoder(WebpFormat.Instance, new WebpDecoder { IgnoreMetadata = true });
+        return configuration;
     }
 
     /// <summary>Copies an ImageSharp image into an <see cref="RgbImage"/>; alpha is kept when <paramref name="keepAlpha"/>.</summary>

@@ -13,9 +13,11 @@ namespace MLNet.SuperResolution;
 /// on one instance give the same results as sequential ones; each call disposes its tensors.
 /// </summary>
 /// <remarks>
-/// Files are read with ImageSharp: the dimensions are checked against <see cref="MaxInputPixels"/> before decoding,
-/// EXIF orientation is applied, 16-bit images are processed at 8 bits, and the output keeps the input's mode
-/// (grayscale stays grayscale; alpha is upscaled with bicubic and kept where the output format holds it).
+/// Files are read with ImageSharp: their metadata is checked against <see cref="MetadataLimits"/> and their dimensions
+/// against <see cref="MaxInputPixels"/> before anything is decoded (metadata beyond the limits is skipped with a
+/// <see cref="Warning"/>, or the file refused), EXIF orientation is applied, 16-bit images are processed at 8 bits,
+/// and the output keeps the input's mode (grayscale stays grayscale; alpha is upscaled with bicubic and kept where the
+/// output format holds it).
 /// </remarks>
 /// <example>
 /// <code>
@@ -29,6 +31,7 @@ public sealed class SuperResolutionUpscaler : IDisposable
     private readonly SrUpscaler _runner;
     private readonly IReadOnlyList<IDisposable> _owned;
     private long _maxInputPixels = ImageFiles.DefaultMaxPixels;
+    private SrMetadataLimits _metadataLimits = ImageFiles.DefaultMetadataLimits;
     private int _jpegQuality = 95;
     private int _disposed;
 
@@ -134,6 +137,24 @@ public sealed class SuperResolutionUpscaler : IDisposable
         set => _maxInputPixels = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The pixel limit must be positive.");
     }
 
+    /// <summary>
+    /// Bounds on the metadata of files and streams read (EXIF, XMP, ICC, text chunks, comments), checked before
+    /// anything is inflated: by default 8 MiB per item and 16 MiB in all, beyond which the metadata is skipped unread
+    /// with a <see cref="Warning"/> and the pixels are upscaled (<see cref="SrMetadataLimits"/>). The upscaler keeps a
+    /// copy of what is set; to change one bound, set a changed copy.
+    /// </summary>
+    public SrMetadataLimits MetadataLimits
+    {
+        get => _metadataLimits.Clone();
+        set => _metadataLimits = (value ?? throw new ArgumentNullException(nameof(value))).Clone();
+    }
+
+    /// <summary>
+    /// Raised when a file or stream was upscaled with something left out (metadata beyond <see cref="MetadataLimits"/>);
+    /// the message names the file and each item. Raised on the thread that called the upscaler.
+    /// </summary>
+    public event EventHandler<SrWarningEventArgs>? Warning;
+
     /// <summary>Quality of JPEG output, 1..100. Default 95.</summary>
     public int JpegQuality
     {
@@ -169,7 +190,8 @@ public sealed class SuperResolutionUpscaler : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(outputPath);
         ImageFiles.FormatOf(outputPath); // fail before the work when the extension is unknown
-        var input = ImageFiles.Read(inputPath, MaxInputPixels);
+        var input = ImageFiles.Read(inputPath, MaxInputPixels, _metadataLimits);
+        Warn(inputPath, input.Warning);
         using var upscaled = Run(input.Image);
         ImageFiles.Write(upscaled, input.Grayscale, input.Image.Alpha is not null, outputPath, JpegQuality);
     }
@@ -178,9 +200,17 @@ public sealed class SuperResolutionUpscaler : IDisposable
     public void Upscale(Stream input, Stream output, SrImageFormat format)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var decoded = ImageFiles.Read(input, "the input stream", MaxInputPixels);
+        const string Name = "the input stream";
+        var decoded = ImageFiles.Read(input, Name, MaxInputPixels, _metadataLimits);
+        Warn(Name, decoded.Warning);
         using var upscaled = Run(decoded.Image);
         ImageFiles.Write(upscaled, decoded.Grayscale, decoded.Image.Alpha is not null, output, format, JpegQuality);
+    }
+
+    private void Warn(string source, string? message)
+    {
+        if (message is not null)
+            Warning?.Invoke(this, new SrWarningEventArgs(source, message));
     }
 
     /// <summary>The innermost exception: ML.NET wraps a loader's own error in its class-instantiation errors.</summary>
