@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.ML;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -184,7 +185,9 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
                     bicubicSsim = bicubic.PerImage[i].Ssim,
                 }),
             };
-            Console.Out.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+            // A perfect reconstruction has an infinite PSNR, written as the string "Infinity" (JSON has no such number).
+            var json = new JsonSerializerOptions { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+            Console.Out.WriteLine(JsonSerializer.Serialize(result, json));
             return;
         }
 

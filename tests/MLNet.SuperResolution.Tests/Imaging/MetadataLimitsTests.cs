@@ -221,10 +221,10 @@ public sealed class MetadataLimitsTests(ITestOutputHelper output) : IDisposable
         using (transformer)
             _ml.Model.Save(transformer, _ml.Transforms.LoadImages("LowRes", null, "Path").Fit(TestImages.Paths(_ml, [])).Transform(TestImages.Paths(_ml, [])).Schema, model);
 
-        var (code, stdout, stderr) = SrTool.Run(output, "eval", "--model", model, folder);
+        var (code, stdout, stderr) = SrTool.Run(output, "eval", "--model", model, folder, "--json");
 
         Assert.Equal(0, code);
         Assert.Contains($"warning: '{bomb}': 1 metadata item(s) skipped unread", stderr);
-        Assert.Contains("bomb.png", stdout);
+        Assert.Contains("\"psnr\": \"Infinity\"", stdout); // the picture is a gradient, which bicubic restores exactly
     }
 }
