@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Text;
 using TorchSharp;
 using TorchSharp.PyBridge;
@@ -7,9 +6,10 @@ using static TorchSharp.torch;
 namespace MLNet.SuperResolution.Weights;
 
 /// <summary>
-/// Imports PyTorch state_dicts: the zip files <c>torch.save(model.state_dict(), path)</c> writes (read with
-/// TorchSharp.PyBridge's <c>PyTorchUnpickler.UnpickleStateDict</c>) and safetensors files (<c>Safetensors.LoadStateDict</c>),
-/// told apart by their content, not their extension; every key and shape is checked before anything is copied.
+/// Imports PyTorch state_dicts into networks: any file <see cref="WeightsFile"/> reads (the zip and legacy formats of
+/// <c>torch.save</c>, safetensors; wrapped in <c>params_ema</c>/<c>state_dict</c>/..., keys prefixed <c>module.</c>),
+/// told apart by content, not extension, and read without running anything from the file; every key and shape is
+/// checked before anything is copied. Saving writes the zip format through TorchSharp.PyBridge, or safetensors.
 /// </summary>
 internal static class PyTorchWeights
 {
@@ -125,84 +125,15 @@ internal static class PyTorchWeights
         });
     }
 
-    /// <summary>Largest safetensors JSON header accepted (the format's own limit is 100 MB).</summary>
-    private const long MaxSafetensorsHeaderBytes = 100_000_000;
-
     /// <summary>
-    /// Reads a torch.save zip or safetensors state_dict file into key -> tensor (CPU; the caller disposes them), with
-    /// clear errors for anything else. For loss networks whose layers are built from the file (the perceptual loss's VGG19).
+    /// Reads a weights file (torch zip, legacy torch, safetensors; <see cref="WeightsFile"/>) into canonical key -> tensor
+    /// (CPU float32; the caller disposes them), with clear errors for anything else. For loss networks whose layers are
+    /// built from the file (the perceptual loss's VGG19).
     /// </summary>
-    internal static Dictionary<string, Tensor> ReadStateDict(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return ReadStateDict(stream, path);
-    }
+    internal static Dictionary<string, Tensor> ReadStateDict(string path) => WeightsFile.Open(path).ReadTensors();
 
-    /// <summary>Reads a torch.save zip or safetensors state_dict into key -> tensor, with clear errors for anything else.</summary>
-    private static Dictionary<string, Tensor> ReadStateDict(Stream stream, string path)
-    {
-        Span<byte> start = stackalloc byte[9];
-        int read = stream.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
-        bool zip = read >= 4 && start[0] == 0x50 && start[1] == 0x4B && start[2] == 0x03 && start[3] == 0x04;
-        if (!zip)
-        {
-            // safetensors: an 8-byte little-endian header length, then the JSON header.
-            long headerLength = read == 9 ? BitConverter.ToInt64(start[..8]) : -1;
-            if (read == 9 && start[8] == (byte)'{' && headerLength > 1 && headerLength <= Math.Min(MaxSafetensorsHeaderBytes, stream.Length - 8))
-                return ReadSafetensors(stream, path);
-            throw new InvalidDataException(
-                $"'{path}' is neither a PyTorch state_dict in the zip format that torch.save writes (PyTorch >= 1.6) nor a " +
-                "safetensors file. Re-save it in Python with torch.save(model.state_dict(), path) or safetensors.torch.save_file.");
-        }
-
-        stream.Seek(0, SeekOrigin.Begin);
-        Hashtable table;
-        try
-        {
-            table = PyTorchUnpickler.UnpickleStateDict(stream, leaveOpen: true);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw new InvalidDataException(
-                $"Could not read '{path}' as a PyTorch state_dict ({e.GetType().Name}: {e.Message}). It must hold " +
-                "torch.save(model.state_dict(), path), a flat mapping of names to tensors, not a whole model.", e);
-        }
-
-        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        var notTensors = new List<string>();
-        foreach (DictionaryEntry entry in table)
-        {
-            string key = entry.Key?.ToString() ?? string.Empty;
-            if (entry.Value is Tensor tensor)
-                result[key] = tensor;
-            else
-                notTensors.Add(key);
-        }
-
-        if (notTensors.Count > 0)
-        {
-            foreach (var tensor in result.Values)
-                tensor.Dispose();
-            throw new InvalidDataException(
-                $"'{path}' is not a flat PyTorch state_dict: the entries {string.Join(", ", notTensors)} are not " +
-                "tensors (a training checkpoint?). Save model.state_dict() itself.");
-        }
-
-        return result;
-    }
-
-    private static Dictionary<string, Tensor> ReadSafetensors(Stream stream, string path)
-    {
-        stream.Seek(0, SeekOrigin.Begin);
-        try
-        {
-            return new Dictionary<string, Tensor>(Safetensors.LoadStateDict(stream, leaveOpen: true), StringComparer.Ordinal);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw new InvalidDataException($"Could not read '{path}' as a safetensors state_dict ({e.GetType().Name}: {e.Message}).", e);
-        }
-    }
+    /// <summary>Reads a weights file from a seekable stream into canonical key -> tensor.</summary>
+    private static Dictionary<string, Tensor> ReadStateDict(Stream stream, string path) => WeightsFile.Open(stream, path).ReadTensors();
 
     private static string Shape(Tensor t) => $"[{string.Join(",", t.shape)}]";
 }
