@@ -17,6 +17,7 @@ app.Configure(config =>
     config.AddCommand<UpscaleCommand>("upscale")
         .WithDescription("Upscale image files (a file, a folder or a pattern) with a model zip or an architecture and its weights.")
         .WithExample("upscale", "photo.jpg", "--model", "espcn-x2.zip", "-o", "photo-x2.png")
+        .WithExample("upscale", "photo.jpg", "--model", "4x-RealESRGAN.pth", "-o", "photo-x4.png")
         .WithExample("upscale", "photos/", "--arch", "Fsrcnn", "--scale", "3", "--weights", "fsrcnn_x3.pth", "-o", "out/");
     config.AddCommand<TrainCommand>("train")
         .WithDescription("Train a network on a folder of high-resolution images (LR made with the protocol's bicubic); saves a model zip. Resumable with --checkpoint-dir.")
@@ -27,7 +28,12 @@ app.Configure(config =>
         .WithExample("eval", "--model", "espcn-x2.zip", "Set5/HR")
         .WithExample("eval", "--model", "espcn-x2.zip", "Set5/HR", "--lr", "Set5/LR_bicubic/X2", "--json");
     config.AddCommand<ImportCommand>("import")
-        .WithDescription("Turn a PyTorch state_dict (.pth or .safetensors) into an ML.NET model zip (mismatched keys and shapes are listed).")
+        .WithDescription("Turn a PyTorch state_dict (.pth or .safetensors) into an ML.NET model zip: a community model's network is detected; a zoo network is named (mismatched keys and shapes are listed).")
+        .WithExample("import", "4x-RealESRGAN.pth", "-o", "realesrgan-x4.zip")
         .WithExample("import", "--arch", "Fsrcnn", "--scale", "3", "--weights", "fsrcnn_x3.pth", "-o", "fsrcnn-x3.zip");
+    config.AddCommand<InspectCommand>("inspect")
+        .WithDescription("Say what a model file is: the network detected from a PyTorch state_dict's keys (or held by a model zip), scale, hyper-parameters, parameters, stored dtype. Runs nothing from the file.")
+        .WithExample("inspect", "4x-RealESRGAN.pth")
+        .WithExample("inspect", "model.safetensors", "--json");
 });
 return app.Run(args);

@@ -56,6 +56,15 @@ public enum SrArchitecture
 
     /// <summary>DRN (Guo et al., CVPR 2020): dual regression, a closed loop that also learns the downscaling.</summary>
     Drn = 16,
+
+    /// <summary>
+    /// ESRGAN's RRDBNet (Wang et al., ECCVW 2018), with Real-ESRGAN's pixel-unshuffled x2 and x1 and ESRGAN+: residual-in-
+    /// residual dense blocks; the network of most community models (Real-ESRGAN, BSRGAN, the original ESRGAN files).
+    /// </summary>
+    Esrgan = 17,
+
+    /// <summary>SRVGGNetCompact (Real-ESRGAN, ICCVW 2021): a plain stack of PReLU convolutions and a pixel shuffle, for fast real-world models.</summary>
+    Compact = 18,
 }
 
 /// <summary>Which configuration of a network to build.</summary>

@@ -24,7 +24,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         public string Input { get; init; } = string.Empty;
 
         [CommandOption("--model <MODEL_ZIP>")]
-        [Description("The model zip (from `sr train`, `sr import` or Model.Save).")]
+        [Description("The model zip (from `sr train`, `sr import` or Model.Save), or a community model's weights (.pth, .safetensors), detected.")]
         public string? Model { get; init; }
 
         [CommandOption("--lr <LR_IMAGES>")]
@@ -61,7 +61,15 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         ITransformer loaded;
         try
         {
-            loaded = ml.Model.Load(settings.Model!, out _);
+            // A model zip, or a weights file whose network is detected (a community model).
+            loaded = SrModelFile.IsMLNetModel(settings.Model!)
+                ? ml.Model.Load(settings.Model!, out _)
+                : ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", settings.Model!).Fit(NetworkWeightsSettings.ImageInput(ml, "LowRes"));
+        }
+        catch (InvalidDataException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

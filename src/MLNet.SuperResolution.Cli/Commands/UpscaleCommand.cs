@@ -25,7 +25,7 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         public string? Output { get; init; }
 
         [CommandOption("--model <MODEL_ZIP>")]
-        [Description("An ML.NET model zip (from Model.Save or `sr import`).")]
+        [Description("An ML.NET model zip (from Model.Save or `sr import`), or a community model's weights (.pth, .pt, .ckpt, .safetensors) whose network is detected.")]
         public string? Model { get; init; }
 
         [CommandOption("--format <EXT>")]

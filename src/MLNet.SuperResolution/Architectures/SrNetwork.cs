@@ -28,6 +28,13 @@ internal abstract class SrNetwork : nn.Module<Tensor, Tensor>
     /// </summary>
     internal Func<SrNetwork>? Rebuild { get; set; }
 
+    /// <summary>
+    /// An upper bound of the receptive-field radius in LR pixels, for networks that know it from their structure (null:
+    /// unknown). <see cref="Inference.ReceptiveField"/> skips probing a network whose bound is beyond what a probe
+    /// measures (a deep RRDBNet's 350 pixels would cost a minute of probing to end up unbounded anyway).
+    /// </summary>
+    internal virtual int? ReceptiveRadiusBound => null;
+
     /// <summary>Number of trainable parameters (those with requires_grad; fixed ones such as MeanShift are not counted).</summary>
     public long TrainableParameterCount => parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 

@@ -34,6 +34,26 @@ internal abstract class SrNetworkDescriptor
 
     /// <summary>Builds the network (arguments already validated by <see cref="NetworkFactory"/>).</summary>
     public abstract SrNetwork Create(SrNetworkOptions options, int scale, int channels);
+
+    /// <summary>
+    /// Keys that mark this architecture's layouts in a state_dict (of one layout or another): when no architecture
+    /// recognises a file, the families whose marker keys it has most of are named as the closest. Empty for networks
+    /// that are not detected from files.
+    /// </summary>
+    public virtual IReadOnlyList<string> MarkerKeys => [];
+
+    /// <summary>
+    /// Reads this architecture's options, scale and channels from a state_dict's keys and shapes; null when the keys
+    /// are not one of its layouts. Throws <see cref="InvalidDataException"/> saying what does not fit when the layout is
+    /// this architecture's but the configuration is one it cannot build.
+    /// </summary>
+    public virtual Detection? Detect(StateDictShapes stateDict) => null;
+
+    /// <summary>
+    /// Whether the network is known to run in float16 without overflowing (spandrel's <c>supports_half</c>): true unless
+    /// a configuration is known not to. Informational: this library runs float32 or bfloat16.
+    /// </summary>
+    public virtual bool Float16Safe(SrNetworkOptions options) => true;
 }
 
 /// <summary>A descriptor with a typed options record.</summary>

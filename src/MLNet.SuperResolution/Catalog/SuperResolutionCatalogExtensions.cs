@@ -24,7 +24,7 @@ public static class SuperResolutionCatalogExtensions
     /// </summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">The new low-resolution image column.</param>
-    /// <param name="scale">The downscaling factor, 2 to 8.</param>
+    /// <param name="scale">The downscaling factor, 1 to 8 (1: the image unchanged, for x1 restoration networks).</param>
     /// <param name="inputColumnName">The high-resolution image column; null means the same as <paramref name="outputColumnName"/>.</param>
     public static DownscaleImagesEstimator DownscaleImages(this TransformsCatalog catalog, string outputColumnName, int scale, string? inputColumnName = null)
         => new(Environment(catalog), outputColumnName, inputColumnName ?? outputColumnName, scale);
@@ -75,6 +75,24 @@ public static class SuperResolutionCatalogExtensions
         string inputColumnName, SrArchitecture architecture, int scale, string? weightsPath = null, SrChannels channels = SrChannels.Rgb,
         string device = "cpu", SrPreset preset = SrPreset.Paper, SrNetworkOptions? networkOptions = null, SrInferenceOptions? inference = null)
         => new(Environment(catalog), outputColumnName, inputColumnName, architecture, scale, weightsPath, channels, device, preset, networkOptions, inference);
+
+    /// <summary>
+    /// Upscales an image column with a model file whose network is detected from its keys and shapes: a community
+    /// model (ESRGAN, Real-ESRGAN x4plus/x2plus, BSRGAN, Compact, ... as .pth, .pt, .ckpt or .safetensors, wrapped in
+    /// params_ema or state_dict, float16 or bfloat16) or a state_dict this library saved. Read without running
+    /// anything from the file; architecture, scale and hyper-parameters need not be given (<see cref="SrModelFile.Inspect"/>
+    /// says what was found). Fitting does not train.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The upscaled image column to create.</param>
+    /// <param name="inputColumnName">The low-resolution image column.</param>
+    /// <param name="modelPath">The weights file.</param>
+    /// <param name="device">"cpu" or "cuda".</param>
+    /// <param name="inference">Tiling of large images and self-ensemble; null means the defaults (see <see cref="SrInferenceOptions"/>).</param>
+    /// <exception cref="InvalidDataException">The file is not a weights file, is hostile, or holds a network this library does not recognise (the closest families are named).</exception>
+    public static ApplySuperResolutionModelEstimator ApplySuperResolutionModel(this TransformsCatalog catalog, string outputColumnName,
+        string inputColumnName, string modelPath, string device = "cpu", SrInferenceOptions? inference = null)
+        => new(Environment(catalog), outputColumnName, inputColumnName, modelPath, device, inference);
 
     /// <summary>
     /// Upscales an image column with the weights embedded in the library (<see cref="SrDefaultModel"/>: a small EDSR

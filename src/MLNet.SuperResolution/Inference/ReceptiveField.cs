@@ -41,6 +41,8 @@ internal sealed record ReceptiveField(int Radius, bool Bounded)
     {
         if (network.modules().Any(m => m is AdaptiveAvgPool2d))
             return new ReceptiveField(0, Bounded: false);
+        if (network.ReceptiveRadiusBound is int bound && bound > (MaxProbe - 2) / 2)
+            return new ReceptiveField(0, Bounded: false);
 
         for (int side = 16; side <= MaxProbe; side *= 2)
         {

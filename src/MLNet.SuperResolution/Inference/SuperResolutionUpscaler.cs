@@ -80,20 +80,29 @@ public sealed class SuperResolutionUpscaler : IDisposable
     }
 
     /// <summary>
-    /// Loads a model zip saved with <c>mlContext.Model.Save</c> (a whole pipeline or the transformer alone; its last
-    /// super-resolution step is used) or written by <c>sr import</c>. The upscaler owns what it loaded.
+    /// Loads a model file: an ML.NET model zip saved with <c>mlContext.Model.Save</c> (a whole pipeline or the
+    /// transformer alone; its last super-resolution step is used) or written by <c>sr import</c>; or a PyTorch
+    /// state_dict of a network this library detects from its keys and shapes (a community model: ESRGAN, Real-ESRGAN,
+    /// Compact, ... as .pth, .pt, .ckpt or .safetensors; <see cref="SrModelFile"/>), read without running anything
+    /// from the file. The upscaler owns what it loaded.
     /// </summary>
-    /// <param name="modelPath">The model zip.</param>
-    /// <param name="inference">Tiling and self-ensemble for this upscaler; default: those saved with the model.</param>
-    /// <param name="device">"cpu", "cuda" or "cuda:N" to run on; default: the device saved with the model.</param>
+    /// <param name="modelPath">The model zip or weights file.</param>
+    /// <param name="inference">Tiling and self-ensemble for this upscaler; default: those saved with the model (a weights file: the defaults).</param>
+    /// <param name="device">"cpu", "cuda" or "cuda:N" to run on; default: the device saved with the model (a weights file: the CPU).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a loadable model (truncated, corrupt or tampered weights,
-    /// saved by a newer version), or it holds no super-resolution transform.</exception>
+    /// saved by a newer version, a network not recognised), or it holds no super-resolution transform.</exception>
     public static SuperResolutionUpscaler FromModelFile(string modelPath, SrInferenceOptions? inference = null, string? device = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
         if (!File.Exists(modelPath))
             throw new FileNotFoundException($"Model file not found: {modelPath}", modelPath);
+        if (!SrModelFile.IsMLNetModel(modelPath))
+        {
+            var weights = new ApplySuperResolutionModelEstimator(new MLContext(), "SuperRes", "LowRes", modelPath, device ?? "cpu", inference).Transformer;
+            return new SuperResolutionUpscaler(weights, [weights], inference: null);
+        }
+
         ITransformer model;
         try
         {
@@ -117,6 +126,9 @@ public sealed class SuperResolutionUpscaler : IDisposable
 
         return new SuperResolutionUpscaler(transformer, owned, inference, device);
     }
+
+    /// <summary>The transformer whose network runs.</summary>
+    internal SuperResolutionTransformer Transformer => _transformer;
 
     /// <summary>The upscaling factor.</summary>
     public int Scale => _transformer.Scale;

@@ -31,6 +31,26 @@ public sealed class ApplySuperResolutionModelEstimator : IEstimator<SuperResolut
     {
     }
 
+    /// <summary>
+    /// A community model file (or any weights file of a network this library detects): architecture, scale, channels
+    /// and every hyper-parameter read from its keys and shapes (<see cref="SrModelFile"/>).
+    /// </summary>
+    internal ApplySuperResolutionModelEstimator(IHostEnvironment env, string outputColumnName, string inputColumnName, string modelPath, string device,
+        SrInferenceOptions? inference)
+    {
+        _host = Contracts.CheckRef(env, nameof(env)).Register(nameof(ApplySuperResolutionModelEstimator));
+        _host.CheckNonEmpty(outputColumnName, nameof(outputColumnName));
+        _host.CheckNonEmpty(inputColumnName, nameof(inputColumnName));
+        _host.CheckNonEmpty(modelPath, nameof(modelPath));
+        var torchDevice = TorchDevices.Parse(device);
+        inference?.Validate(nameof(inference));
+        var model = SrModelFile.Detect(modelPath);
+        var network = model.CreateNetwork();
+        var channels = model.Channels == 1 ? SrChannels.Y : SrChannels.Rgb;
+        var upscaler = new SrUpscaler(model.Architecture, model.Scale, channels, network, torchDevice, inference);
+        _transformer = new SuperResolutionTransformer(env, outputColumnName, inputColumnName, upscaler, model.Options, device, trainingSummary: null);
+    }
+
     private ApplySuperResolutionModelEstimator(IHostEnvironment env, string outputColumnName, string inputColumnName,
         SrArchitecture architecture, int scale, string? weightsPath, SrChannels channels, string device,
         SrPreset preset, SrNetworkOptions? networkOptions, SrInferenceOptions? inference, bool defaultWeights)

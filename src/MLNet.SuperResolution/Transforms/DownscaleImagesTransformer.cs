@@ -20,7 +20,8 @@ namespace MLNet.SuperResolution;
 /// <summary>
 /// The SR field's degradation: crops each image to a multiple of the scale (top-left kept), then shrinks it with
 /// MATLAB's <c>imresize(x, 1/scale, 'bicubic')</c> exactly (antialiasing, mirrored borders, 8-bit rounding after each
-/// pass), which reproduces the LR files of the published benchmarks. Made by <c>mlContext.Transforms.DownscaleImages</c>.
+/// pass), which reproduces the LR files of the published benchmarks. At scale 1 the image passes unchanged (the input
+/// of x1 restoration networks, whose degradation is made elsewhere). Made by <c>mlContext.Transforms.DownscaleImages</c>.
 /// </summary>
 public sealed class DownscaleImagesTransformer : ImageToImageTransformerBase
 {
@@ -37,9 +38,9 @@ public sealed class DownscaleImagesTransformer : ImageToImageTransformerBase
     /// <summary>The downscaling factor.</summary>
     public int Scale { get; }
 
-    internal static int CheckScale(int scale) => scale is >= 2 and <= 8
+    internal static int CheckScale(int scale) => scale is >= 1 and <= 8
         ? scale
-        : throw new ArgumentOutOfRangeException(nameof(scale), scale, $"Scale must be an integer from 2 to 8; got {scale}.");
+        : throw new ArgumentOutOfRangeException(nameof(scale), scale, $"Scale must be an integer from 1 to 8; got {scale}.");
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SRDOWNSC",
@@ -87,7 +88,7 @@ public sealed class DownscaleImagesTransformer : ImageToImageTransformerBase
     {
         // See SaveModel for the binary format.
         int scale = ctx.Reader.ReadInt32();
-        host.CheckDecode(scale is >= 2 and <= 8, "Scale out of range 2..8.");
+        host.CheckDecode(scale is >= 1 and <= 8, "Scale out of range 1..8.");
         Scale = scale;
     }
 
@@ -95,7 +96,7 @@ public sealed class DownscaleImagesTransformer : ImageToImageTransformerBase
     {
         if (input.Width < Scale || input.Height < Scale)
             throw BadRowError.Create($"{where()} is {input.Width}x{input.Height}, smaller than the scale {Scale}: nothing is left to downscale.");
-        return MatlabImresize.Downscale(input.CropToMultipleOf(Scale), Scale).ToMLImage();
+        return Scale == 1 ? input.ToMLImage() : MatlabImresize.Downscale(input.CropToMultipleOf(Scale), Scale).ToMLImage();
     }
 }
 

@@ -44,7 +44,26 @@ internal static class PyTorchWeights
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(stream);
-        Dictionary<string, Tensor> loaded = ReadStateDict(stream, path);
+        return Load(module, ReadStateDict(stream, path), path, skipMismatched);
+    }
+
+    /// <summary>
+    /// Loads an opened weights file into <paramref name="module"/>, its keys renamed by <paramref name="rename"/> (a
+    /// detected layout's map onto the network's keys): every key and shape must match, as
+    /// <see cref="Load(torch.nn.Module, string)"/>.
+    /// </summary>
+    public static void Load(torch.nn.Module module, WeightsFile file, Func<string, string>? rename)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(file);
+        var read = file.ReadTensors();
+        var loaded = rename is null ? read : read.ToDictionary(kv => rename(kv.Key), kv => kv.Value, StringComparer.Ordinal);
+        Load(module, loaded, file.Name, skipMismatched: false);
+    }
+
+    /// <summary>Copies <paramref name="loaded"/> (disposed here) into <paramref name="module"/>; see <see cref="Load(torch.nn.Module, string, bool)"/>.</summary>
+    private static IReadOnlyList<string> Load(torch.nn.Module module, Dictionary<string, Tensor> loaded, string path, bool skipMismatched)
+    {
         try
         {
             var target = module.state_dict();

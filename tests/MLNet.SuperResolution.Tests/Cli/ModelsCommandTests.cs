@@ -102,7 +102,7 @@ public sealed class ModelsCommandTests(ITestOutputHelper output)
     {
         string[] lines = ModelTable.Markdown(Rows.Value).ReplaceLineEndings("\n").Trim('\n').Split('\n');
         Assert.Equal(2 + SrModelZoo.Models.Count * Enum.GetValues<SrPreset>().Length, lines.Length);
-        Assert.StartsWith("| network | preset | channels | x2 | x3 | x4 | x8 |", lines[0]);
+        Assert.StartsWith("| network | preset | channels | x1 | x2 | x3 | x4 | x8 |", lines[0]);
         var vdsr = lines.Single(l => l.StartsWith("| Vdsr | Paper |", StringComparison.Ordinal));
         Assert.Contains(664_704.ToString("N0", CultureInfo.InvariantCulture), vdsr);
     }

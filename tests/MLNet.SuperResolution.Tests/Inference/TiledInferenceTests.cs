@@ -46,9 +46,14 @@ public sealed class TiledInferenceTests(ITestOutputHelper output)
         Assert.True(noOverlap > 1e-3, $"control: tiles without overlap should differ visibly, got {noOverlap:E2}");
     }
 
-    /// <summary>Every network of the zoo without a global operation (Notes presets, the paper's first scale).</summary>
+    /// <summary>
+    /// Every network of the zoo without a global operation (Notes presets, its first upscaling scale: x2 where it has
+    /// one; the x1 restoration networks are <see cref="RestorationNetworksTileExactly"/>'s).
+    /// </summary>
     public static TheoryData<SrArchitecture> BoundedArchitectures()
         => new(SrModelZoo.Models.Select(m => m.Architecture).Where(a => a is not (SrArchitecture.Rcan or SrArchitecture.Drn)));
+
+    private static int FirstUpscale(SrArchitecture architecture) => SrModelZoo.Get(architecture).Scales.First(s => s >= 2);
 
     /// <summary>
     /// Tiles with the measured overlap give the whole image's result: exactly in float64 (to 1e-9 of the output's
@@ -63,8 +68,31 @@ public sealed class TiledInferenceTests(ITestOutputHelper output)
     public void EveryNetworkWithoutGlobalOperationsTilesExactly(SrArchitecture architecture)
     {
         var model = SrModelZoo.Get(architecture);
-        int scale = model.Scales[0];
+        int scale = FirstUpscale(architecture);
         using var network = Build(architecture, scale, SrPreset.Notes, model.Channels(SrPreset.Notes));
+        AssertTilesExactly(network, architecture.ToString());
+    }
+
+    /// <summary>
+    /// The x1 (restoration) networks tile exactly too: RRDBNet pixel-unshuffles its input by 4 at x1, which multiplies
+    /// its field by 4 (one block here, 76 LR pixels; the Notes preset's three blocks reach 196, beyond a probe), and
+    /// Compact works on the image grid.
+    /// </summary>
+    [Theory]
+    [InlineData(SrArchitecture.Esrgan)]
+    [InlineData(SrArchitecture.Compact)]
+    public void RestorationNetworksTileExactly(SrArchitecture architecture)
+    {
+        random.manual_seed(1);
+        var options = architecture == SrArchitecture.Esrgan ? EsrganOptions.Notes with { NumBlock = 1 } : SrModelZoo.Get(architecture).Options(SrPreset.Notes);
+        using var network = NetworkFactory.Create(architecture, 1, 3, options);
+        network.eval();
+        AssertTilesExactly(network, architecture.ToString());
+    }
+
+    private void AssertTilesExactly(SrNetwork network, string architecture)
+    {
+        int scale = network.Scale;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var field = ReceptiveField.Of(network, CPU);
