@@ -56,6 +56,12 @@ public enum SrArchitecture
 
     /// <summary>DRN (Guo et al., CVPR 2020): dual regression, a closed loop that also learns the downscaling.</summary>
     Drn = 16,
+
+    /// <summary>
+    /// SPAN (Wan et al., CVPRW 2024; NTIRE 2024 efficient SR winner): six blocks of reparameterisable 3x3 convolutions
+    /// with a parameter-free attention, (c3 + x) * (sigmoid(c3) - 0.5).
+    /// </summary>
+    Span = 19,
 }
 
 /// <summary>Which configuration of a network to build.</summary>
