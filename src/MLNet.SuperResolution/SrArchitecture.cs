@@ -65,6 +65,24 @@ public enum SrArchitecture
 
     /// <summary>SRVGGNetCompact (Real-ESRGAN, ICCVW 2021): a plain stack of PReLU convolutions and a pixel shuffle, for fast real-world models.</summary>
     Compact = 18,
+
+    /// <summary>
+    /// SPAN (Wan et al., CVPRW 2024; NTIRE 2024 efficient SR winner): six blocks of reparameterisable 3x3 convolutions
+    /// with a parameter-free attention, (c3 + x) * (sigmoid(c3) - 0.5).
+    /// </summary>
+    Span = 19,
+
+    /// <summary>
+    /// PLKSR (Lee et al., 2024): blocks of a channel mixer, a 17x17 convolution of a quarter of the channels (partial large
+    /// kernel) and element-wise attention, with a repeated-input skip around a sub-pixel tail.
+    /// </summary>
+    Plksr = 20,
+
+    /// <summary>
+    /// RealPLKSR (neosr's real-world PLKSR): PLKSR's blocks with Mish and group normalisation (or a channel layer
+    /// normalisation), optionally a learned DySample upsampler.
+    /// </summary>
+    RealPlksr = 21,
 }
 
 /// <summary>Which configuration of a network to build.</summary>

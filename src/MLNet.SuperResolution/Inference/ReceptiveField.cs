@@ -28,8 +28,8 @@ internal sealed record ReceptiveField(int Radius, bool Bounded)
     public static ReceptiveField Of(SrNetwork network, Device device) => Cache.GetValue(network, n => Measure(n, device));
 
     /// <summary>
-    /// Global average pooling (channel attention) makes every output pixel depend on every input pixel: declared
-    /// unbounded without probing. Otherwise an impulse probe: a random LR image and a copy whose centre pixel is
+    /// Global average pooling (channel attention) and group normalisation (RealPLKSR; statistics over the whole image)
+    /// make every output pixel depend on every input pixel: declared unbounded without probing. Otherwise an impulse probe: a random LR image and a copy whose centre pixel is
     /// changed go through the network as one batch; the HR pixels that differ at all (exactly, not above a
     /// threshold: outside the field the two computations are identical on the CPU; a threshold of 1e-6 of the
     /// output left out enough small contributions of deep residual networks to miss 1e-4) give the field. A device
@@ -39,7 +39,7 @@ internal sealed record ReceptiveField(int Radius, bool Bounded)
     /// </summary>
     private static ReceptiveField Measure(SrNetwork network, Device device)
     {
-        if (network.modules().Any(m => m is AdaptiveAvgPool2d))
+        if (network.modules().Any(m => m is AdaptiveAvgPool2d or GroupNorm))
             return new ReceptiveField(0, Bounded: false);
         if (network.ReceptiveRadiusBound is int bound && bound > (MaxProbe - 2) / 2)
             return new ReceptiveField(0, Bounded: false);

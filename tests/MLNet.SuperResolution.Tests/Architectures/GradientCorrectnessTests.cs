@@ -79,6 +79,46 @@ public class GradientCorrectnessTests(ITestOutputHelper output)
         Assert.True(error < 1e-4, $"forward relative error {error:E2}");
     }
 
+    /// <summary>
+    /// The rectangular and dilated layers of PLKSR's sparse large kernels (the (height, width) overload), padded or
+    /// not: forward and both gradients equal float64's, on a batch, with the outputs and inputs of the two bugs.
+    /// </summary>
+    [Theory]
+    [InlineData(12, 17, 5, 1, false)]
+    [InlineData(12, 5, 17, 1, true)]
+    [InlineData(24, 5, 5, 3, false)]
+    [InlineData(24, 5, 5, 3, true)]
+    public void RectangularAndDilatedConvolutionsMatchFloat64OnBatches(int channels, int kernelHeight, int kernelWidth, int dilation, bool forcePadding)
+    {
+        using var forced = forcePadding ? OneDnnWorkarounds.Force(true) : null;
+        using var scope = NewDisposeScope();
+        random.manual_seed(6);
+        long padHeight = kernelHeight / 2 * dilation, padWidth = kernelWidth / 2 * dilation;
+        var layer = ChannelPaddedConv2d.Create(channels, channels, (kernelHeight, kernelWidth), (padHeight, padWidth), (dilation, dilation));
+        var input = randn(8, channels, 19, 21);
+        var upstream = randn(8, channels, 19, 21);
+
+        (Tensor Output, Tensor Input, Tensor Weight) Run(ScalarType type)
+        {
+            layer.to(type);
+            layer.zero_grad();
+            var x = input.to(type).requires_grad_(true);
+            var y = layer.forward(x);
+            y.backward([upstream.to(type)]);
+            var weight = layer.parameters().First();
+            return (y.detach().to(float64), x.grad!.to(float64), weight.grad!.to(float64));
+        }
+
+        var exact = Run(float64);
+        var single = Run(float32);
+        Assert.Equal(new long[] { 8, channels, 19, 21 }, exact.Output.shape);
+        double outputError = Float64Reference.RelativeMaxError(single.Output, exact.Output);
+        double inputError = Float64Reference.RelativeMaxError(single.Input, exact.Input);
+        double weightError = Float64Reference.RelativeMaxError(single.Weight, exact.Weight);
+        output.WriteLine($"{channels} ch, {kernelHeight}x{kernelWidth} dilation {dilation}: forward {outputError:E2}, input gradient {inputError:E2}, weight gradient {weightError:E2}");
+        Assert.True(outputError < 1e-4 && inputError < 1e-4 && weightError < 1e-4, $"{outputError:E2} {inputError:E2} {weightError:E2}");
+    }
+
     [Theory]
     [InlineData(SrArchitecture.Srcnn, 1, 2)]
     [InlineData(SrArchitecture.Srcnn, 3, 3)]

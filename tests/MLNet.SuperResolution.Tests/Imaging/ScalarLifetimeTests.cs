@@ -71,7 +71,8 @@ public sealed class ScalarLifetimeTests
     /// A call that makes a temporary Scalar: <c>Scalar.op_Implicit</c> itself, or a TorchSharp overload that makes one
     /// inside (measured: each left a finalizable object per call): <c>Tensor.add</c> / <c>add_</c> without <c>alpha</c>
     /// (they pass an implicit 1), the <c>+</c> and <c>-</c> operators on tensors, <c>nn.functional.leaky_relu</c> (a
-    /// double slope) and <c>nn.LeakyReLU</c>. The library uses <c>ScalarSafe</c> and <c>LeakyRelu</c> instead.
+    /// double slope) and <c>nn.LeakyReLU</c>, and <c>softplus</c> (beta and threshold) with the <c>mish</c> and
+    /// <c>nn.Mish</c> built on it. The library uses <c>ScalarSafe</c>, <c>LeakyRelu</c> and <c>MishActivation</c> instead.
     /// </summary>
     private static bool MakesATemporaryScalar(MetadataReader reader, MemberReference member)
     {
@@ -87,6 +88,9 @@ public sealed class ScalarLifetimeTests
             ("torch.Tensor", "op_Addition" or "op_Subtraction") => true,
             ("nn.functional", "leaky_relu") => true,
             ("torch.nn", "LeakyReLU") => true,
+            ("torch.Tensor", "softplus") => true,
+            ("nn.functional", "softplus" or "mish") => true,
+            ("torch.nn", "Mish") => true,
             _ => false,
         };
     }
@@ -116,6 +120,8 @@ public sealed class ScalarLifetimeTests
         Assert.Contains(controls, m => m.EndsWith(".WithAnOperator", StringComparison.Ordinal));
         Assert.Contains(controls, m => m.EndsWith(".WithADoubleSlope", StringComparison.Ordinal));
         Assert.Contains(controls, m => m.EndsWith(".WithALeakyReluModule", StringComparison.Ordinal));
+        Assert.Contains(controls, m => m.EndsWith(".WithAMish", StringComparison.Ordinal));
+        Assert.Contains(controls, m => m.EndsWith(".WithAMishModule", StringComparison.Ordinal));
         Assert.DoesNotContain(controls, m => m.EndsWith(".WithExplicitScalars", StringComparison.Ordinal));
     }
 
@@ -128,6 +134,10 @@ public sealed class ScalarLifetimeTests
     private static Tensor WithADoubleSlope(Tensor x) => nn.functional.leaky_relu(x, 0.2);
 
     private static nn.Module<Tensor, Tensor> WithALeakyReluModule() => nn.LeakyReLU(0.2);
+
+    private static Tensor WithAMish(Tensor x) => nn.functional.mish(x);
+
+    private static nn.Module<Tensor, Tensor> WithAMishModule() => nn.Mish();
 
     private static Tensor WithExplicitScalars(Tensor x, TorchSharp.Scalar alpha) => x.add(x, alpha).leaky_relu(alpha);
 }

@@ -5,8 +5,10 @@ using static TorchSharp.torch;
 namespace MLNet.SuperResolution.Architectures.Blocks;
 
 /// <summary>
-/// A drop-in <c>nn.Conv2d</c> (square kernel, no groups, no dilation) with the same parameters,
-/// <c>weight</c> [out, in, k, k] and <c>bias</c> [out], so state_dict keys are those of PyTorch's module.
+/// A drop-in <c>nn.Conv2d</c> (no groups; square or rectangular kernel, dilation) with the same parameters,
+/// <c>weight</c> [out, in, kh, kw] and <c>bias</c> [out], so state_dict keys are those of PyTorch's module.
+/// <see cref="Convolve"/> applies the same workarounds to weights computed in a forward pass (SPAN's
+/// reparameterised 3x3 convolutions).
 /// </summary>
 /// <remarks>
 /// Why it exists: on the AVX-512 CPUs this library is developed and tested on, libtorch's oneDNN float32
@@ -39,20 +41,31 @@ internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>
     private readonly Parameter? bias;
     private readonly long[] stride;
     private readonly long[] padding;
-    private readonly long[] dilation = [1, 1];
+    private readonly long[] dilation;
     private readonly long _extraInputs;
 
     /// <summary>Creates the layer with PyTorch's default <c>Conv2d</c> initialisation.</summary>
     public ChannelPaddedConv2d(long inChannels, long outChannels, long kernelSize, long padding = 0, bool hasBias = true, long stride = 1)
+        : this(inChannels, outChannels, (kernelSize, kernelSize), (padding, padding), (1, 1), hasBias, stride)
+    {
+    }
+
+    /// <summary>
+    /// Creates the layer with a <paramref name="kernelSize"/> of (height, width), per-axis <paramref name="padding"/>
+    /// and <paramref name="dilation"/>, and PyTorch's default <c>Conv2d</c> initialisation.
+    /// </summary>
+    public ChannelPaddedConv2d(long inChannels, long outChannels, (long Height, long Width) kernelSize, (long Height, long Width) padding,
+        (long Height, long Width) dilation, bool hasBias = true, long stride = 1)
         : base(nameof(ChannelPaddedConv2d))
     {
         OutChannels = outChannels;
-        this.padding = [padding, padding];
+        this.padding = [padding.Height, padding.Width];
+        this.dilation = [dilation.Height, dilation.Width];
         this.stride = [stride, stride];
         _extraInputs = NeedsInputPadding(inChannels, kernelSize) ? ChannelPadding.ToMultiple(inChannels, ChannelMultiple) : 0;
 
         // Borrow the framework's own initialisation (kaiming-uniform weight, fan-in-bounded bias).
-        using (var reference = nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: padding, bias: hasBias))
+        using (var reference = nn.Conv2d(inChannels, outChannels, kernelSize, stride: (stride, stride), padding: padding, dilation: dilation, bias: hasBias))
         using (no_grad())
         {
             weight = new Parameter(reference.weight!.detach().clone());
@@ -74,25 +87,54 @@ internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>
             ? nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: padding, bias: hasBias)
             : new ChannelPaddedConv2d(inChannels, outChannels, kernelSize, padding, hasBias, stride);
 
+    /// <summary>
+    /// <see cref="Create(long, long, long, long, bool, long)"/> for a (height, width) kernel with per-axis padding and
+    /// dilation (stride 1): PyTorch's <c>nn.Conv2d</c> where neither bug can hit, else this padded layer.
+    /// </summary>
+    public static nn.Module<Tensor, Tensor> Create(long inChannels, long outChannels, (long Height, long Width) kernelSize,
+        (long Height, long Width) padding, (long Height, long Width) dilation, bool hasBias = true)
+        => outChannels % ChannelMultiple == 0 && !NeedsInputPadding(inChannels, kernelSize)
+            ? nn.Conv2d(inChannels, outChannels, kernelSize, stride: (1, 1), padding: padding, dilation: dilation, bias: hasBias)
+            : new ChannelPaddedConv2d(inChannels, outChannels, kernelSize, padding, dilation, hasBias);
+
     /// <summary>Whether the forward bug can hit a convolution with these input channels and kernel.</summary>
-    public static bool NeedsInputPadding(long inChannels, long kernelSize)
-        => kernelSize > 1 && inChannels > ChannelMultiple && inChannels % ChannelMultiple != 0;
+    public static bool NeedsInputPadding(long inChannels, long kernelSize) => NeedsInputPadding(inChannels, (kernelSize, kernelSize));
+
+    /// <summary>Whether the forward bug can hit a convolution with these input channels and (height, width) kernel.</summary>
+    public static bool NeedsInputPadding(long inChannels, (long Height, long Width) kernelSize)
+        => kernelSize.Height * kernelSize.Width > 1 && inChannels > ChannelMultiple && inChannels % ChannelMultiple != 0;
+
+    /// <summary>
+    /// <c>conv2d(input, weight, bias)</c> with stride 1, "same"-style <paramref name="padding"/> on both axes and no
+    /// dilation, for a <paramref name="weight"/> [out, in, kh, kw] computed in the forward pass (not a parameter of a
+    /// layer), with the layer's workarounds where <see cref="OneDnnWorkarounds.AppliesTo"/> says so. Gradients reach
+    /// <paramref name="weight"/> and <paramref name="bias"/> (and what they were computed from).
+    /// </summary>
+    public static Tensor Convolve(Tensor input, Tensor weight, Tensor? bias, long padding)
+    {
+        long inChannels = weight.shape[1];
+        long extraInputs = NeedsInputPadding(inChannels, (weight.shape[2], weight.shape[3])) ? ChannelPadding.ToMultiple(inChannels, ChannelMultiple) : 0;
+        return ConvolveCore(input, weight, bias, [1, 1], [padding, padding], [1, 1], extraInputs);
+    }
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => ConvolveCore(input, weight, bias, stride, padding, dilation, _extraInputs);
+
+    private static Tensor ConvolveCore(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation, long extraInputs)
     {
         if (!OneDnnWorkarounds.AppliesTo(input))
             return nn.functional.conv2d(input, weight, bias, stride, padding, dilation, 1);
 
         using var scope = NewDisposeScope();
-        var x = ChannelPadding.Append(input, 1, _extraInputs);
-        Tensor w = ChannelPadding.Append(weight, 1, _extraInputs);
+        long outChannels = weight.shape[0];
+        var x = ChannelPadding.Append(input, 1, extraInputs);
+        Tensor w = ChannelPadding.Append(weight, 1, extraInputs);
         Tensor? b = bias;
-        long extraOutputs = is_grad_enabled() ? ChannelPadding.ToMultiple(OutChannels, ChannelMultiple) : 0;
+        long extraOutputs = is_grad_enabled() ? ChannelPadding.ToMultiple(outChannels, ChannelMultiple) : 0;
         (w, b) = ChannelPadding.Pad(w, b, outputDim: 0, extraOutputs);
         var y = nn.functional.conv2d(x, w, b, stride, padding, dilation, 1);
         if (extraOutputs > 0)
-            y = y.narrow(1, 0, OutChannels).contiguous();
+            y = y.narrow(1, 0, outChannels).contiguous();
         return y.MoveToOuterDisposeScope();
     }
 }
