@@ -312,9 +312,66 @@ internal sealed class PlksrDescriptor : SrNetworkDescriptor<PlksrOptions>
     public override SrArchitecture Architecture => SrArchitecture.Plksr;
     public override string Citation => "Lee, Yun, Ro: Partial Large Kernel CNNs for Efficient Super-Resolution, arXiv 2404.11848, 2024";
     public override string Reference => "dslisleedh/PLKSR plksr/archs/plksr_arch.py (MIT)";
-    public override IReadOnlyList<int> Scales { get; } = [2, 3, 4];
+    public override IReadOnlyList<int> Scales { get; } = [1, 2, 3, 4];
     public override SrChannels PaperChannels => SrChannels.Rgb;
     protected override PlksrOptions Paper => PlksrOptions.Paper;
     protected override PlksrOptions Notes => PlksrOptions.Notes;
     protected override SrNetwork Create(PlksrOptions options, int scale, int channels) => new Plksr(options, scale, channels);
+
+    public override IReadOnlyList<string> MarkerKeys { get; } =
+        ["feats.0.weight", "feats.1.channe_mixer.0.weight", "feats.1.lk.conv.weight", "feats.1.lk.mn_conv.weight", "feats.1.lk.convs.0.weight", "feats.1.refine.weight"];
+
+    /// <summary>
+    /// <c>feats.{i}</c> blocks with the reference's <c>channe_mixer</c> (spelt so; RealPLKSR spells it right): D and the
+    /// channels from <c>feats.0</c>, blocks from the <c>refine</c> convolutions, scale from the last convolution's outputs
+    /// / channels, the mixer from its two kernel sizes ((3, 1) CCM, (1, 3) ICCM, (3, 3) DCCM), the large kernel from its
+    /// keys (<c>lk.conv</c> PLK, <c>lk.mn_conv</c> RectSparsePLK, <c>lk.convs.{j}</c> SparsePLK) with its size and
+    /// partial channels p (split ratio (p + 0.5) / D, which truncates back to p as the reference does), attention from
+    /// <c>attn.f.0</c>. <c>with_idt</c> and SparsePLK's dilations are not stored: published models use neither.
+    /// </summary>
+    public override Detection? Detect(StateDictShapes stateDict)
+    {
+        if (!stateDict.HasAll("feats.0.weight", "feats.1.channe_mixer.0.weight", "feats.1.channe_mixer.2.weight", "feats.1.refine.weight"))
+            return null;
+        int dim = stateDict.Dim("feats.0.weight", 0), channels = stateDict.Dim("feats.0.weight", 1);
+        int blocks = stateDict.Indices("feats.").Count(i => stateDict.Has($"feats.{i}.refine.weight"));
+        int outputs = stateDict.Dim($"feats.{blocks + 1}.weight", 0);
+        int scale = (int)Math.Round(Math.Sqrt(outputs / (double)channels));
+        if (channels is not (1 or 3) || scale < 1 || channels * scale * scale != outputs)
+            throw new InvalidDataException($"its PLKSR takes {channels} channels and ends with {outputs}: not channels x scale² for 1 or 3 channels");
+        var mixer = (stateDict.Dim("feats.1.channe_mixer.0.weight", 2), stateDict.Dim("feats.1.channe_mixer.2.weight", 2)) switch
+        {
+            (3, 1) => PlksrChannelMixer.Ccm,
+            (1, 3) => PlksrChannelMixer.Iccm,
+            (3, 3) => PlksrChannelMixer.Dccm,
+            var (a, b) => throw new InvalidDataException($"its PLKSR channel mixer has kernels {a} and {b}, which is none of CCM, ICCM, DCCM"),
+        };
+        PlksrLargeKernel largeKernel;
+        int kernel, partial;
+        var notes = new List<string> { "with_idt is not stored in files: false, as published models use" };
+        if (stateDict.Has("feats.1.lk.conv.weight"))
+            (largeKernel, kernel, partial) = (PlksrLargeKernel.Plk, stateDict.Dim("feats.1.lk.conv.weight", 2), stateDict.Dim("feats.1.lk.conv.weight", 0));
+        else if (stateDict.Has("feats.1.lk.mn_conv.weight"))
+            (largeKernel, kernel, partial) = (PlksrLargeKernel.RectSparsePlk, stateDict.Dim("feats.1.lk.mn_conv.weight", 2), stateDict.Dim("feats.1.lk.mn_conv.weight", 0));
+        else if (stateDict.Has("feats.1.lk.convs.0.weight"))
+        {
+            var sizes = stateDict.Indices("feats.1.lk.convs.").Select(j => stateDict.Dim($"feats.1.lk.convs.{j}.weight", 2)).ToList();
+            if (!sizes.SequenceEqual([5, 5, 5, 5]))
+                throw new InvalidDataException(
+                    $"its PLKSR uses SparsePLK with kernels {string.Join(", ", sizes)}: only the official defaults (four 5x5 kernels, dilations 1-4) can be read, since files do not store dilations");
+            (largeKernel, kernel, partial) = (PlksrLargeKernel.SparsePlk, 17, stateDict.Dim("feats.1.lk.convs.0.weight", 0));
+            notes.Add("SparsePLK's dilations are not stored in files: the official 1, 2, 3, 4");
+        }
+        else
+        {
+            throw new InvalidDataException("its PLKSR blocks have no large-kernel convolution the layout knows (lk.conv, lk.mn_conv, lk.convs)");
+        }
+
+        var options = new PlksrOptions
+        {
+            Dim = dim, NumBlocks = blocks, ChannelMixer = mixer, KernelSize = kernel, SplitRatio = (partial + 0.5) / dim,
+            LargeKernel = largeKernel, UseEa = stateDict.Has("feats.1.attn.f.0.weight"),
+        };
+        return new Detection(options, scale, channels, $"official layout, {mixer} mixer, {largeKernel}", Notes: notes);
+    }
 }

@@ -222,9 +222,45 @@ internal sealed class RealPlksrDescriptor : SrNetworkDescriptor<RealPlksrOptions
     public override SrArchitecture Architecture => SrArchitecture.RealPlksr;
     public override string Citation => "Lee, Yun, Ro: Partial Large Kernel CNNs for Efficient Super-Resolution, arXiv 2404.11848, 2024 (neosr's real-world variant)";
     public override string Reference => "muslll/neosr neosr/archs/realplksr_arch.py, arch_util.py (Apache-2.0); layer_norm: the-database/traiNNer-redux traiNNer/archs/realplksr_arch.py (Apache-2.0)";
-    public override IReadOnlyList<int> Scales { get; } = [2, 3, 4];
+    public override IReadOnlyList<int> Scales { get; } = [1, 2, 3, 4];
     public override SrChannels PaperChannels => SrChannels.Rgb;
     protected override RealPlksrOptions Paper => RealPlksrOptions.Paper;
     protected override RealPlksrOptions Notes => RealPlksrOptions.Notes;
     protected override SrNetwork Create(RealPlksrOptions options, int scale, int channels) => new RealPlksr(options, scale, channels);
+
+    /// <summary>spandrel's finding: group normalisation's activations overflow float16; the layer-norm variant runs.</summary>
+    public override bool Float16Safe(SrNetworkOptions options) => options is RealPlksrOptions { LayerNorm: true };
+
+    public override IReadOnlyList<string> MarkerKeys { get; } =
+        ["feats.0.weight", "feats.1.channel_mixer.0.weight", "feats.1.lk.conv.weight", "feats.1.refine.weight", "feats.1.norm.weight", "to_img.init_pos"];
+
+    /// <summary>
+    /// <c>feats.{i}</c> blocks with <c>channel_mixer</c> (spandrel's RealPLKSR rule): D and the channels from
+    /// <c>feats.0</c>, blocks from the <c>refine</c> convolutions (the dropout at <c>feats.{n+1}</c> has no keys, the
+    /// last convolution is <c>feats.{n+2}</c>), scale from its outputs / channels, kernel and partial channels from
+    /// <c>lk.conv</c> (split ratio (p + 0.5) / D), attention from <c>attn.f.0</c>, layer normalisation from
+    /// <c>layer_norm</c>, DySample from <c>to_img.init_pos</c>. The group count of the normalisation is not stored:
+    /// neosr's 4.
+    /// </summary>
+    public override Detection? Detect(StateDictShapes stateDict)
+    {
+        if (!stateDict.HasAll("feats.0.weight", "feats.1.channel_mixer.0.weight", "feats.1.lk.conv.weight", "feats.1.refine.weight"))
+            return null;
+        int dim = stateDict.Dim("feats.0.weight", 0), channels = stateDict.Dim("feats.0.weight", 1);
+        int blocks = stateDict.Indices("feats.").Count(i => stateDict.Has($"feats.{i}.refine.weight"));
+        int outputs = stateDict.Dim($"feats.{blocks + 2}.weight", 0);
+        int scale = (int)Math.Round(Math.Sqrt(outputs / (double)channels));
+        if (channels is not (1 or 3) || scale < 1 || channels * scale * scale != outputs)
+            throw new InvalidDataException($"its RealPLKSR takes {channels} channels and ends with {outputs}: not channels x scale² for 1 or 3 channels");
+        bool layerNorm = stateDict.Has("feats.1.layer_norm.weight"), dySample = stateDict.Has("to_img.init_pos");
+        var options = new RealPlksrOptions
+        {
+            Dim = dim, NumBlocks = blocks, KernelSize = stateDict.Dim("feats.1.lk.conv.weight", 2),
+            SplitRatio = (stateDict.Dim("feats.1.lk.conv.weight", 0) + 0.5) / dim, UseEa = stateDict.Has("feats.1.attn.f.0.weight"),
+            LayerNorm = layerNorm, DySample = dySample,
+        };
+        var notes = layerNorm ? [] : new List<string> { "the group count of the normalisation is not stored in files: neosr's 4" };
+        string variant = (layerNorm ? "traiNNer-redux layout with layer normalisation" : "neosr layout") + (dySample ? ", DySample" : "");
+        return new Detection(options, scale, channels, variant, Notes: notes);
+    }
 }

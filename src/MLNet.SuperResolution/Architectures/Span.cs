@@ -32,6 +32,7 @@ internal sealed class Span : SrNetwork
     private readonly Sequential upsampler;
     private readonly float[] _mean;
     private readonly double _imgRange;
+    private readonly bool _normalize;
 
     /// <summary>Builds SPAN for <paramref name="scale"/> and <paramref name="channels"/> (1 = Y, 3 = RGB).</summary>
     public Span(SpanOptions options, int scale, int channels) : base(nameof(Span), scale, channels)
@@ -44,6 +45,7 @@ internal sealed class Span : SrNetwork
             throw new ArgumentOutOfRangeException(nameof(scale), scale, "The scale must be at least 1.");
         int f = options.FeatureChannels;
         _imgRange = options.ImgRange;
+        _normalize = options.Normalize;
         // The reference's mean is RGB only (a 1-channel input would not broadcast); one channel uses its Y, as MeanShift does.
         _mean = channels == 3
             ? MeanShift.Div2kMean.Select(m => (float)m).ToArray()
@@ -59,16 +61,22 @@ internal sealed class Span : SrNetwork
         conv_2 = new Conv3XC(f, f);
         upsampler = nn.Sequential(Layers.Conv(f, (long)channels * scale * scale, 3), nn.PixelShuffle(scale));
         RegisterComponents();
+        if (!_normalize)
+            register_buffer("no_norm", zeros(1)); // traiNNer-redux's marker of a SPAN without input normalisation
     }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        using var imgRange = _imgRange.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
-        // The reference's mean is a float32 tensor cast to the input's type (type_as).
-        var mean = tensor(_mean, [1, _mean.Length, 1, 1]).to(input.dtype, input.device);
-        var x = input.sub(mean).mul(imgRange);
+        var x = input;
+        if (_normalize)
+        {
+            using var imgRange = _imgRange.ToScalar(); // explicit Scalars only: see docs/implementation-notes.md, "TorchSharp Scalars"
+            // The reference's mean is a float32 tensor cast to the input's type (type_as).
+            var mean = tensor(_mean, [1, _mean.Length, 1, 1]).to(input.dtype, input.device);
+            x = input.sub(mean).mul(imgRange);
+        }
 
         var features = conv_1.forward(x);
         var (b1, _) = block_1.forward(features);
@@ -225,6 +233,13 @@ public sealed record SpanOptions : SrNetworkOptions
     /// </summary>
     public double ImgRange { get; init; } = 255;
 
+    /// <summary>
+    /// Whether the input is normalised (mean subtracted, times <see cref="ImgRange"/>), as the official code always does.
+    /// traiNNer-redux's SPAN can leave it out (<c>norm=False</c>, its default), marking such files with a
+    /// <c>no_norm</c> buffer, which this network then has too. Default true.
+    /// </summary>
+    public bool Normalize { get; init; } = true;
+
     /// <summary>The NTIRE 2024 SPAN: 48 feature channels (1,840,488 trainable parameters at x4; 426,288 reparameterised).</summary>
     public static SpanOptions Paper => new();
 
@@ -237,9 +252,33 @@ internal sealed class SpanDescriptor : SrNetworkDescriptor<SpanOptions>
     public override SrArchitecture Architecture => SrArchitecture.Span;
     public override string Citation => "Wan, Yu, Li, Chen, Zou, Liu, Yin, Zuo: Swift Parameter-free Attention Network for Efficient Super-Resolution, CVPRW 2024";
     public override string Reference => "hongyuanyu/SPAN basicsr/archs/span_arch.py (Apache-2.0)";
-    public override IReadOnlyList<int> Scales { get; } = [2, 3, 4];
+    public override IReadOnlyList<int> Scales { get; } = [1, 2, 3, 4];
     public override SrChannels PaperChannels => SrChannels.Rgb;
     protected override SpanOptions Paper => SpanOptions.Paper;
     protected override SpanOptions Notes => SpanOptions.Notes;
     protected override SrNetwork Create(SpanOptions options, int scale, int channels) => new Span(options, scale, channels);
+
+    public override IReadOnlyList<string> MarkerKeys { get; } =
+        ["conv_1.sk.weight", "block_1.c1_r.sk.weight", "block_1.c1_r.eval_conv.weight", "conv_cat.weight", "conv_2.sk.weight", "upsampler.0.weight"];
+
+    /// <summary>
+    /// The Conv3XC keys of the head, the first block and the tail, and the upsampler (spandrel's SPAN rule): feature
+    /// channels and image channels from <c>conv_1.sk</c>, scale from the upsampler's outputs / channels, a
+    /// <c>no_norm</c> buffer for traiNNer-redux's unnormalised form. The input scaling (255, DIV2K's mean) is not in
+    /// files; the official values are used.
+    /// </summary>
+    public override Detection? Detect(StateDictShapes stateDict)
+    {
+        if (!stateDict.HasAll("conv_1.sk.weight", "block_1.c1_r.sk.weight", "block_1.c1_r.eval_conv.weight", "conv_cat.weight", "conv_2.sk.weight", "upsampler.0.weight"))
+            return null;
+        int channels = stateDict.Dim("conv_1.sk.weight", 1), features = stateDict.Dim("conv_1.sk.weight", 0);
+        int outputs = stateDict.Dim("upsampler.0.weight", 0);
+        int scale = (int)Math.Round(Math.Sqrt(outputs / (double)channels));
+        if (channels is not (1 or 3) || scale < 1 || channels * scale * scale != outputs)
+            throw new InvalidDataException($"its SPAN takes {channels} channels and its upsampler gives {outputs}: not channels x scale² for 1 or 3 channels");
+        bool normalize = !stateDict.Has("no_norm");
+        var notes = new List<string> { "the input scaling (255, DIV2K's mean) is not stored in files: the official values are used" };
+        return new Detection(new SpanOptions { FeatureChannels = features, Normalize = normalize }, scale, channels,
+            normalize ? "official layout" : "traiNNer-redux layout, without input normalisation", Notes: notes);
+    }
 }

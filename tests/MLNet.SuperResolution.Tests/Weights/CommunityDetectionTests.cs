@@ -17,10 +17,14 @@ public sealed class CommunityDetectionTests(ITestOutputHelper output)
     /// <summary>The official hyper-parameter names of each family, as the manifest records them, with our option's name.</summary>
     private static readonly Dictionary<string, string[]> OptionNames = new()
     {
-        ["NumFeat"] = ["num_feat", "num_filters", "nf", "feature_channels", "dim"],
-        ["NumBlock"] = ["num_block", "num_blocks", "nb", "n_blocks"],
+        ["NumFeat"] = ["num_feat", "num_filters", "nf"],
+        ["NumBlock"] = ["num_block", "num_blocks", "nb"],
         ["NumGrowCh"] = ["num_grow_ch", "gc"],
         ["NumConv"] = ["num_conv"],
+        ["FeatureChannels"] = ["feature_channels"],
+        ["Dim"] = ["dim"],
+        ["NumBlocks"] = ["n_blocks"],
+        ["KernelSize"] = ["kernel_size"],
     };
 
     [SkippableTheory]
