@@ -77,9 +77,9 @@ public static class SrModelFile
                 return false;
             stream.Position = 0;
             using var zip = new ZipArchive(stream, ZipArchiveMode.Read);
-            // ML.NET writes Model/Model.key (and Model/Schema/...); torch.save writes <archive>/data.pkl.
-            return zip.Entries.Any(e => e.FullName.StartsWith("Model/", StringComparison.Ordinal))
-                   && !zip.Entries.Any(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal));
+            // ML.NET writes a Model.key per saved component (TransformerChain/Model.key, Model/Model.key, ...);
+            // torch.save writes <archive>/data.pkl.
+            return zip.Entries.Any(e => e.Name == "Model.key") && !zip.Entries.Any(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal));
         }
         catch (InvalidDataException)
         {

@@ -65,19 +65,23 @@ internal sealed class InspectCommand : Command<InspectCommand.Settings>
             return 0;
         }
 
-        var table = new Table().HideHeaders().AddColumn("what").AddColumn("value");
-        void Row(string what, string value) => table.AddRow(Markup.Escape(what), Markup.Escape(value));
-        Row("network", $"{info.Architecture} ({info.Variant})");
-        Row("scale", info.Scale == 1 ? "x1 (restoration: the size is kept)" : $"x{info.Scale}");
-        Row("channels", info.Channels == SrChannels.Y ? "1 (run on the Y channel)" : "3 (RGB)");
-        Row("hyper-parameters", string.Join(", ", hyperParameters.Select(p => $"{p.Key} {p.Value}")));
-        Row("parameters", info.ParameterCount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
-        Row("file", $"{info.Container}, stored {info.StoredDtype}" + (info.Wrapper is null ? "" : $", under '{info.Wrapper}'") +
-                    (info.KeyPrefix.Length == 0 ? "" : $", keys prefixed '{info.KeyPrefix}'"));
-        Row("precision", $"float32{(info.SupportsBFloat16 ? "; bfloat16 with --bf16" : "")}; float16 {(info.Float16Safe ? "safe" : "not safe (overflows)")} in other runtimes");
-        Row("input size", info.InputSizeMultiple == 1 ? "any" : $"a multiple of {info.InputSizeMultiple}");
-        AnsiConsole.Write(new Panel(table).Header(Markup.Escape(Path.GetFileName(info.Path))));
-        AnsiConsole.MarkupLineInterpolated($"[grey]Run it: sr upscale IMAGE --model {info.Path} -o OUT.png[/]");
+        // Plain lines, never wrapped: they are read by people and by scripts alike.
+        var lines = new List<(string What, string Value)>
+        {
+            ("network", $"{info.Architecture} ({info.Variant})"),
+            ("scale", info.Scale == 1 ? "x1 (restoration: the size is kept)" : $"x{info.Scale}"),
+            ("channels", info.Channels == SrChannels.Y ? "1 (run on the Y channel)" : "3 (RGB)"),
+            ("hyper-parameters", string.Join(", ", hyperParameters.Select(p => $"{p.Key} {p.Value}"))),
+            ("parameters", info.ParameterCount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)),
+            ("file", $"{info.Container}, stored {info.StoredDtype}" + (info.Wrapper is null ? "" : $", under '{info.Wrapper}'") +
+                     (info.KeyPrefix.Length == 0 ? "" : $", keys prefixed '{info.KeyPrefix}'")),
+            ("precision", $"float32{(info.SupportsBFloat16 ? "; bfloat16 with --bf16" : "")}; float16 {(info.Float16Safe ? "safe" : "not safe (overflows)")} in other runtimes"),
+            ("input size", info.InputSizeMultiple == 1 ? "any" : $"a multiple of {info.InputSizeMultiple}"),
+        };
+        Console.Out.WriteLine(info.Path);
+        foreach (var (what, value) in lines)
+            Console.Out.WriteLine($"  {what,-17}{value}");
+        Console.Out.WriteLine($"Run it: sr upscale IMAGE --model {info.Path} -o OUT.png");
         return 0;
     }
 }

@@ -114,15 +114,15 @@ public sealed class SpanTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void ScaleOne_Works_ButIsNotOffered()
+    public void ScaleOne_Works_AndIsOffered()
     {
-        // The reference runs at x1 too (a restoration network); the zoo offers 2, 3 and 4.
+        // The reference runs at x1 too (a restoration network): the image keeps its size.
         using var scope = NewDisposeScope();
         using var network = new Span(SpanOptions.Notes, 1, 3);
         network.eval();
         using var noGrad = no_grad();
         Assert.Equal(new long[] { 1, 3, 6, 5 }, network.forward(rand(1, 3, 6, 5)).shape);
-        Assert.Equal([2, 3, 4], NetworkFactory.SupportedScales(SrArchitecture.Span));
+        Assert.Equal([1, 2, 3, 4], NetworkFactory.SupportedScales(SrArchitecture.Span));
     }
 
     [Fact]

@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.SuperResolution.Tests.Weights;
+using static TorchSharp.torch;
+
+namespace MLNet.SuperResolution.Tests.Cli;
+
+/// <summary>
+/// A downloaded model file used as users use it, with nothing said about what it is: <c>sr inspect</c>, <c>sr upscale
+/// --model FILE.pth</c> (x1 keeps the size), <c>sr import FILE</c> and <c>sr eval --model FILE</c>; the library's
+/// <c>SrModelFile.Inspect</c>, <c>SuperResolutionUpscaler.FromModelFile</c> and <c>ApplySuperResolutionModel(output,
+/// input, modelPath)</c>; and every hostile file refused by the tool quickly, naming the file, running nothing.
+/// </summary>
+public sealed class CommunityModelCommandTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly TestImages _images = new();
+
+    public void Dispose() => _images.Dispose();
+
+    private static string Probe(string name) => CommunityProbe.Named(name).PathOf(CommunityProbe.Named(name).File);
+
+    private (int ExitCode, string Stdout, string Stderr) Sr(params string[] arguments) => SrTool.Run(output, arguments);
+
+    [Fact]
+    public void Inspect_SaysWhatTheFileIs_AsTextAndJson()
+    {
+        var (code, stdout, _) = Sr("inspect", Probe("esrgan-basicsr-x2"));
+        Assert.Equal(0, code);
+        Assert.Contains("Esrgan (Real-ESRGAN / BasicSR layout)", stdout);
+        Assert.Contains("x2", stdout);
+        Assert.Contains("under 'params'", stdout);
+        Assert.Contains("keys prefixed 'module.'", stdout);
+
+        (code, stdout, _) = Sr("inspect", Probe("compact-x2-bf16"), "--json");
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        Assert.Equal("Compact", root.GetProperty("architecture").GetString());
+        Assert.Equal(2, root.GetProperty("scale").GetInt32());
+        Assert.Equal("bfloat16", root.GetProperty("storedDtype").GetString());
+        Assert.Equal(8, root.GetProperty("hyperParameters").GetProperty("NumFeat").GetInt32());
+        Assert.Equal("PRelu", root.GetProperty("hyperParameters").GetProperty("Activation").GetString());
+        var info = SrModelFile.Inspect(Probe("compact-x2-bf16"));
+        Assert.Equal(info.ParameterCount, root.GetProperty("parameters").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("esrgan-basicsr-x4", 4)]
+    [InlineData("compact-x1", 1)]
+    [InlineData("span-x2", 2)]
+    [InlineData("realplksr-x3-dysample", 3)]
+    public void Upscale_WithAWeightsFile_AndNoOtherOption_GivesTheLibrarysResult(string probe, int scale)
+    {
+        string input = _images.Crop("coffee.png", 20, 14, 200, 150), result = Path.Combine(_images.Directory, "out.png");
+
+        var (code, stdout, _) = Sr("upscale", input, "--model", Probe(probe), "-o", result);
+
+        Assert.Equal(0, code);
+        Assert.Contains($"x{scale} with ", stdout);
+        using var written = MLImage.CreateFromFile(result);
+        Assert.Equal((20 * scale, 14 * scale), (written.Width, written.Height));
+        using var upscaler = SuperResolutionUpscaler.FromModelFile(Probe(probe));
+        using var source = MLImage.CreateFromFile(input);
+        using var expected = upscaler.Upscale(source);
+        Assert.Equal(expected.Pixels.ToArray(), written.Pixels.ToArray());
+    }
+
+    [Fact]
+    public void Import_DetectsTheNetwork_AndTheModelZipLoadsWithPlainModelLoad()
+    {
+        string zip = Path.Combine(_images.Directory, "esrgan.zip");
+        var (code, stdout, _) = Sr("import", Probe("esrgan-oldarch-x2-fp16"), "-o", zip);
+        Assert.Equal(0, code);
+        Assert.Contains("Imported Esrgan x2", stdout);
+
+        var ml = new MLContext(seed: 1);
+        var model = ml.Model.Load(zip, out _);
+        var rows = TestImages.Paths(ml, [_images.Crop("chelsea.png", 16, 12, 150, 80)]);
+        var upscaled = TestImages.ReadImages(model.Transform(ml.Transforms.LoadImages("LowRes", null, "Path").Fit(rows).Transform(rows)), "SuperRes")[0];
+        Assert.Equal((32, 24), (upscaled.Width, upscaled.Height));
+        var info = SrModelFile.Inspect(zip);
+        Assert.Equal(SrArchitecture.Esrgan, info.Architecture);
+        Assert.Equal("ML.NET model zip", info.Container);
+        Assert.Equal(SrModelFile.Inspect(Probe("esrgan-oldarch-x2-fp16")).ParameterCount, info.ParameterCount);
+
+        (code, _, var stderr) = Sr("import", Probe("esrgan-oldarch-x2-fp16"), "--scale", "4", "-o", zip);
+        Assert.Equal(1, code);
+        Assert.Contains("upscales x2", stderr);
+    }
+
+    [Fact]
+    public void Eval_PrintsTheProtocolTable_ForAWeightsFile()
+    {
+        string folder = Path.Combine(_images.Directory, "hr");
+        Directory.CreateDirectory(folder);
+        File.Copy(_images.Crop("coffee.png", 48, 40, 200, 150), Path.Combine(folder, "coffee.png"));
+
+        var (code, stdout, _) = Sr("eval", "--model", Probe("compact-x4"), folder, "--json");
+
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal("Compact", json.RootElement.GetProperty("architecture").GetString());
+        Assert.Equal(4, json.RootElement.GetProperty("scale").GetInt32());
+        Assert.Single(json.RootElement.GetProperty("images").EnumerateArray());
+    }
+
+    [Fact]
+    public void ThePipeline_AppliesAWeightsFile_ByPathAlone()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestImages.Paths(ml, [_images.Crop("astronaut.png", 18, 14, 100, 100)]);
+        var images = ml.Transforms.LoadImages("LowRes", null, "Path").Fit(rows).Transform(rows);
+        using var model = ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", Probe("plksr-x2-dccm")).Fit(images);
+        Assert.Equal((SrArchitecture.Plksr, 2), (model.Architecture, model.Scale));
+        Assert.Equal((36, 28), (TestImages.ReadImages(model.Transform(images), "SuperRes")[0].Width, TestImages.ReadImages(model.Transform(images), "SuperRes")[0].Height));
+    }
+
+    public static TheoryData<string> HostileFiles() => new(CommunityProbe.Hostile.Select(h => h.File));
+
+    [Theory]
+    [MemberData(nameof(HostileFiles))]
+    public void EveryHostileFile_IsRefusedByTheTool_Quickly_NamingTheFile_RunningNothing(string name)
+    {
+        const string Marker = "/tmp/mlnet-sr-hostile-marker";
+        File.Delete(Marker);
+        string file = Path.Combine(CommunityProbe.Folder, "hostile", name);
+        string input = _images.Crop("coffee.png", 12, 10, 200, 150);
+        var clock = Stopwatch.StartNew();
+
+        var upscale = Sr("upscale", input, "--model", file, "-o", Path.Combine(_images.Directory, "out.png"));
+        var inspect = Sr("inspect", file);
+
+        Assert.NotEqual(0, upscale.ExitCode);
+        Assert.NotEqual(0, inspect.ExitCode);
+        Assert.Contains(file, upscale.Stderr);
+        Assert.Contains(file, inspect.Stderr);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0, 30);
+        Assert.False(File.Exists(Marker));
+    }
+}
