@@ -6,8 +6,12 @@ namespace MLNet.SuperResolution;
 /// </summary>
 public sealed class SuperResolutionOptions
 {
-    /// <summary>The network to train. Default <see cref="SrArchitecture.Espcn"/>.</summary>
-    public SrArchitecture Architecture { get; set; } = SrArchitecture.Espcn;
+    /// <summary>
+    /// The network to train. Null (default): the network of <see cref="InitialWeightsPath"/> when that file is a
+    /// community model whose network is detected from its keys (fine-tuning it; its hyper-parameters and channels
+    /// come from the file too), otherwise <see cref="SrArchitecture.Espcn"/>.
+    /// </summary>
+    public SrArchitecture? Architecture { get; set; }
 
     /// <summary>
     /// The configuration of the network: <see cref="SrPreset.Paper"/> (default) or the founding notes' small
@@ -21,8 +25,11 @@ public sealed class SuperResolutionOptions
     /// </summary>
     public SrNetworkOptions? NetworkOptions { get; set; }
 
-    /// <summary>The upscaling factor: 2, 3 or 4 (the architectures' supported scales; 8 for LapSrn and Drn). Default 2.</summary>
-    public int Scale { get; set; } = 2;
+    /// <summary>
+    /// The upscaling factor: 2, 3 or 4 (the architectures' supported scales; 8 for LapSrn and Drn; 1 for the
+    /// restoration networks). Null (default): the scale of a detected <see cref="InitialWeightsPath"/>, otherwise 2.
+    /// </summary>
+    public int? Scale { get; set; }
 
     /// <summary>RGB (3-channel network) or the BT.601 Y channel (1-channel network). Default <see cref="SrChannels.Rgb"/>.</summary>
     public SrChannels Channels { get; set; } = SrChannels.Rgb;
@@ -99,8 +106,10 @@ public sealed class SuperResolutionOptions
     public string Device { get; set; } = "cpu";
 
     /// <summary>
-    /// Optional PyTorch state_dict (.pth) to start from instead of random initialisation (fine-tuning). Keys and
-    /// shapes must match the network.
+    /// Optional PyTorch state_dict (.pth, .safetensors) to start from instead of random initialisation (fine-tuning).
+    /// Keys and shapes must match the network; a community model's file in another key layout of the network (the
+    /// original ESRGAN's, say) is mapped as detection maps it. With <see cref="Architecture"/> null, the network is the
+    /// file's, detected (<see cref="SrModelFile.Inspect"/>).
     /// </summary>
     public string? InitialWeightsPath { get; set; }
 
@@ -277,6 +286,12 @@ public sealed class SuperResolutionOptions
     /// to 512 x 512 low-resolution pixels, larger ones in tiles that give the same result; no self-ensemble.
     /// </summary>
     public SrInferenceOptions Inference { get; set; } = new();
+
+    /// <summary>The architecture after resolution (the estimator resolves a null one).</summary>
+    internal SrArchitecture ResolvedArchitecture => Architecture ?? SrArchitecture.Espcn;
+
+    /// <summary>The scale after resolution (the estimator resolves a null one).</summary>
+    internal int ResolvedScale => Scale ?? 2;
 
     internal SuperResolutionOptions Clone()
     {

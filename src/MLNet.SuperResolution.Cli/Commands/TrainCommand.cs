@@ -27,14 +27,12 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         public string? Output { get; init; }
 
         [CommandOption("--arch <ARCHITECTURE>")]
-        [Description("The network (see `sr models`).")]
-        [DefaultValue("Espcn")]
-        public string Architecture { get; init; } = "Espcn";
+        [Description("The network (see `sr models`); default Espcn, or with --init and a community model's file, the file's network (detected).")]
+        public string? Architecture { get; init; }
 
         [CommandOption("--scale <SCALE>")]
-        [Description("The upscaling factor.")]
-        [DefaultValue(2)]
-        public int Scale { get; init; } = 2;
+        [Description("The upscaling factor; default 2, or the --init file's when its network is detected.")]
+        public int? Scale { get; init; }
 
         [CommandOption("--preset <PRESET>")]
         [Description("Paper (the paper's configuration) or Notes (the small one).")]
@@ -133,7 +131,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         public double? MaxMinutes { get; init; }
 
         [CommandOption("--init <WEIGHTS>")]
-        [Description("Start from these PyTorch weights (.pth or .safetensors) instead of random ones.")]
+        [Description("Start from these PyTorch weights (.pth or .safetensors) instead of random ones: without --arch, a community model's file is fine-tuned as it is (network detected).")]
         public string? Init { get; init; }
 
         [CommandOption("--init-skip-mismatched")]
@@ -183,19 +181,31 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Print a log line every few hundred steps instead of a progress bar (for logs and CI).")]
         public bool NoProgress { get; init; }
 
-        internal SrArchitecture ParsedArchitecture => Enum.Parse<SrArchitecture>(Architecture, ignoreCase: true);
+        /// <summary>The named architecture, or null when the network comes from a detected --init file.</summary>
+        internal SrArchitecture? ParsedArchitecture => Architecture is null ? null : Enum.Parse<SrArchitecture>(Architecture, ignoreCase: true);
+
+        /// <summary>Whether the network is read from the --init file (no --arch).</summary>
+        internal bool DetectsNetwork => Architecture is null && Init is not null;
 
         public override ValidationResult Validate()
         {
             if (string.IsNullOrWhiteSpace(Output))
                 return ValidationResult.Error("--output <MODEL_ZIP> is required, e.g. `sr train photos/ --arch Espcn --scale 2 -o espcn-x2.zip`.");
-            if (!NetworkWeightsSettings.TryParseOption<SrArchitecture>(Architecture, out var architecture))
-                return ValidationResult.Error(NetworkWeightsSettings.UnknownName<SrArchitecture>("architecture", Architecture)!);
-            if (architecture == SrArchitecture.Bicubic)
-                return ValidationResult.Error("Bicubic has nothing to train; pick a network (see `sr models`).");
-            var scales = SrModelZoo.Get(architecture).Scales;
-            if (!scales.Contains(Scale))
-                return ValidationResult.Error($"{architecture} does not support scale {Scale}; supported: {string.Join(", ", scales)}.");
+            if (Architecture is not null)
+            {
+                if (!NetworkWeightsSettings.TryParseOption<SrArchitecture>(Architecture, out var architecture))
+                    return ValidationResult.Error(NetworkWeightsSettings.UnknownName<SrArchitecture>("architecture", Architecture)!);
+                if (architecture == SrArchitecture.Bicubic)
+                    return ValidationResult.Error("Bicubic has nothing to train; pick a network (see `sr models`).");
+                var scales = SrModelZoo.Get(architecture).Scales;
+                if (!scales.Contains(Scale ?? 2))
+                    return ValidationResult.Error($"{architecture} does not support scale {Scale ?? 2}; supported: {string.Join(", ", scales)}.");
+            }
+            else if (Init is null && Scale is { } scale && !SrModelZoo.Get(SrArchitecture.Espcn).Scales.Contains(scale))
+            {
+                return ValidationResult.Error($"Espcn (the default --arch) does not support scale {scale}; supported: {string.Join(", ", SrModelZoo.Get(SrArchitecture.Espcn).Scales)}.");
+            }
+
             string? unknown = NetworkWeightsSettings.UnknownName<SrPreset>("preset", Preset)
                 ?? (Channels is null ? null : NetworkWeightsSettings.UnknownName<SrChannels>("channels", Channels))
                 ?? NetworkWeightsSettings.UnknownName<SrLearningRateSchedule>("schedule", Schedule)
@@ -220,11 +230,11 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         /// <summary>The library's options for these settings (the library checks the numbers and says what is wrong).</summary>
         internal SuperResolutionOptions ToOptions(IDataView? validation) => new()
         {
-            Architecture = ParsedArchitecture,
+            Architecture = DetectsNetwork ? null : ParsedArchitecture ?? SrArchitecture.Espcn,
             Preset = Enum.Parse<SrPreset>(Preset, ignoreCase: true),
-            Channels = Channels is null
-                ? SrModelZoo.Get(ParsedArchitecture).Channels(Enum.Parse<SrPreset>(Preset, ignoreCase: true))
-                : Enum.Parse<SrChannels>(Channels, ignoreCase: true),
+            Channels = Channels is not null
+                ? Enum.Parse<SrChannels>(Channels, ignoreCase: true)
+                : DetectsNetwork ? SrChannels.Rgb : SrModelZoo.Get(ParsedArchitecture ?? SrArchitecture.Espcn).Channels(Enum.Parse<SrPreset>(Preset, ignoreCase: true)),
             Scale = Scale,
             Epochs = Epochs,
             PatchesPerImage = PatchesPerImage,
@@ -264,10 +274,13 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         string output = Path.GetFullPath(settings.Output!);
         try
         {
+            // The LR images are made at the network's scale: the --init file's when its network is detected.
+            var detected = settings.DetectsNetwork ? SrModelFile.Inspect(settings.Init!) : null;
+            int scale = settings.Scale ?? detected?.Scale ?? 2;
             var trainFiles = ImageList(settings.Input, settings.MaxPixels, "training", settings.SkipBadImages);
             var validationFiles = settings.Validation is null ? null : ImageList(settings.Validation, settings.MaxPixels, "validation", settings.SkipBadImages);
             var degrade = ml.Transforms.LoadImages("HighRes", imageFolder: null, nameof(NetworkWeightsSettings.PathRow.Path))
-                .Append(ml.Transforms.DownscaleImages("LowRes", settings.Scale, "HighRes"));
+                .Append(ml.Transforms.DownscaleImages("LowRes", scale, "HighRes"));
             IDataView train = Rows(ml, trainFiles);
             IDataView? validation = null;
             if (validationFiles is not null)
@@ -277,6 +290,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             }
 
             var options = settings.ToOptions(validation);
+            options.Scale = scale;
             ml.Log += (_, e) =>
             {
                 if (!e.Source.StartsWith(nameof(SuperResolutionEstimator), StringComparison.Ordinal))
@@ -290,7 +304,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             options.CancellationToken = cancellationToken;
 
             Console.WriteLine(
-                $"Training {options.Architecture} ({options.Preset}, {options.Channels}) x{options.Scale} on {trainFiles.Count} image(s){(validationFiles is null ? "" : $", validating on {validationFiles.Count}")}.");
+                $"Training {(detected is null ? $"{options.Architecture} ({options.Preset}, {options.Channels})" : $"{detected.Architecture} ({detected.Variant} of {settings.Init}, its hyper-parameters)")} x{options.Scale} on {trainFiles.Count} image(s){(validationFiles is null ? "" : $", validating on {validationFiles.Count}")}.");
             var clock = Stopwatch.StartNew();
             SuperResolutionTransformer model = settings.NoProgress
                 ? Fit(ml, degrade, options, train)

@@ -29,18 +29,51 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         _env = Contracts.CheckRef(env, nameof(env));
         _host = env.Register(nameof(SuperResolutionEstimator));
         _host.CheckValue(options, nameof(options));
-        _options = options.Clone();
+        _options = Resolve(options.Clone());
         Validate(_options);
+    }
+
+    /// <summary>
+    /// Fills a null <see cref="SuperResolutionOptions.Architecture"/> and <see cref="SuperResolutionOptions.Scale"/>:
+    /// from a community model's file given as <see cref="SuperResolutionOptions.InitialWeightsPath"/> (its network,
+    /// hyper-parameters, scale and channels, detected), otherwise ESPCN and 2.
+    /// </summary>
+    private static SuperResolutionOptions Resolve(SuperResolutionOptions o)
+    {
+        if (o.Architecture is null && o.InitialWeightsPath is { } path && File.Exists(path))
+        {
+            DetectedModel model;
+            try
+            {
+                model = SrModelFile.Detect(path);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ArgumentException(
+                    $"Architecture is not set, so the network to fine-tune is read from InitialWeightsPath, but {e.Message} " +
+                    "For weights of a zoo network, set Architecture (and Scale and NetworkOptions).", nameof(o.InitialWeightsPath), e);
+            }
+
+            o.Architecture = model.Architecture;
+            o.NetworkOptions ??= model.Options;
+            o.Scale ??= model.Scale;
+            if (model.Channels == 1)
+                o.Channels = SrChannels.Y;
+        }
+
+        o.Architecture ??= SrArchitecture.Espcn;
+        o.Scale ??= 2;
+        return o;
     }
 
     private static void Validate(SuperResolutionOptions o)
     {
         if (o.Architecture == SrArchitecture.Bicubic)
             throw new ArgumentException("Bicubic has nothing to train; use mlContext.Transforms.ApplySuperResolutionModel(..., SrArchitecture.Bicubic, scale).", nameof(o.Architecture));
-        var scales = NetworkFactory.SupportedScales(o.Architecture);
-        if (!scales.Contains(o.Scale))
-            throw new ArgumentOutOfRangeException(nameof(o.Scale), o.Scale, $"Scale {o.Scale} is not supported by {o.Architecture}; supported: {string.Join(", ", scales)}.");
-        NetworkFactory.ResolveOptions(o.Architecture, o.Preset, o.NetworkOptions);
+        var scales = NetworkFactory.SupportedScales(o.ResolvedArchitecture);
+        if (!scales.Contains(o.ResolvedScale))
+            throw new ArgumentOutOfRangeException(nameof(o.Scale), o.ResolvedScale, $"Scale {o.ResolvedScale} is not supported by {o.ResolvedArchitecture}; supported: {string.Join(", ", scales)}.");
+        NetworkFactory.ResolveOptions(o.ResolvedArchitecture, o.Preset, o.NetworkOptions);
         if (!Enum.IsDefined(o.Loss))
             throw new ArgumentOutOfRangeException(nameof(o.Loss), o.Loss, "Unknown loss.");
         if (!Enum.IsDefined(o.LearningRateSchedule))
@@ -55,8 +88,8 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         CheckPositive(o.Epochs, nameof(o.Epochs));
         CheckPositive(o.PatchesPerImage, nameof(o.PatchesPerImage));
         CheckPositive(o.BatchSize, nameof(o.BatchSize));
-        if (o.PatchSize < o.Scale)
-            throw new ArgumentOutOfRangeException(nameof(o.PatchSize), o.PatchSize, $"PatchSize is in HR pixels and must be at least the scale ({o.Scale}).");
+        if (o.PatchSize < o.ResolvedScale)
+            throw new ArgumentOutOfRangeException(nameof(o.PatchSize), o.PatchSize, $"PatchSize is in HR pixels and must be at least the scale ({o.ResolvedScale}).");
         if (!(o.LearningRate > 0) || !double.IsFinite(o.LearningRate))
             throw new ArgumentOutOfRangeException(nameof(o.LearningRate), o.LearningRate, "LearningRate must be a positive number.");
         if (o.InitialWeightsPath is { } path && !File.Exists(path))
@@ -143,12 +176,12 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             (nameof(o.PerceptualLossWeight), o.PerceptualLossWeight is not null),
             (nameof(o.Vgg19WeightsPath), o.Vgg19WeightsPath is not null),
         ];
-        if (o.Architecture != SrArchitecture.SrResNet && srganOptions.FirstOrDefault(option => option.Set).Name is { } name)
+        if (o.ResolvedArchitecture != SrArchitecture.SrResNet && srganOptions.FirstOrDefault(option => option.Set).Name is { } name)
             throw new ArgumentException(
                 $"{name} is an SRGAN option: adversarial training and the perceptual loss train SrResNet (SRGAN's generator) only, and Architecture " +
-                $"is {o.Architecture}. Set Architecture = SrArchitecture.SrResNet, or leave {name} at its default.", name);
+                $"is {o.ResolvedArchitecture}. Set Architecture = SrArchitecture.SrResNet, or leave {name} at its default.", name);
 
-        int highResPatch = o.PatchSize / o.Scale * o.Scale;
+        int highResPatch = o.PatchSize / o.ResolvedScale * o.ResolvedScale;
         if (o.AdversarialLossWeight is { } weight)
         {
             if (!(weight > 0) || !double.IsFinite(weight))
@@ -156,9 +189,9 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
                     "AdversarialLossWeight must be a positive number (the SRGAN paper's is 1e-3), or null for no adversarial training.");
             if (highResPatch % 16 != 0)
                 throw new ArgumentOutOfRangeException(nameof(o.PatchSize), o.PatchSize,
-                    $"With AdversarialLossWeight the HR training patch (PatchSize {o.PatchSize} rounded down to a multiple of Scale {o.Scale}: {highResPatch}) " +
+                    $"With AdversarialLossWeight the HR training patch (PatchSize {o.PatchSize} rounded down to a multiple of Scale {o.ResolvedScale}: {highResPatch}) " +
                     $"must be a multiple of 16, as the SRGAN discriminator halves it four times before its dense layer: use e.g. 96 (the paper's) " +
-                    $"or {Math.Max(1, highResPatch / (16 * o.Scale)) * 16 * o.Scale}.");
+                    $"or {Math.Max(1, highResPatch / (16 * o.ResolvedScale)) * 16 * o.ResolvedScale}.");
             if (o.BatchSize < 2)
                 throw new ArgumentOutOfRangeException(nameof(o.BatchSize), o.BatchSize,
                     "With AdversarialLossWeight, BatchSize must be at least 2: the discriminator's batch normalisation needs more than one patch per batch.");
@@ -246,8 +279,8 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             }
 
             int channels = _options.Channels == SrChannels.Y ? 1 : 3;
-            var networkOptions = NetworkFactory.ResolveOptions(_options.Architecture, _options.Preset, _options.NetworkOptions);
-            int highResPatch = SrTrainer.LowResPatchSize(data, _options.PatchSize, _options.Scale) * _options.Scale;
+            var networkOptions = NetworkFactory.ResolveOptions(_options.ResolvedArchitecture, _options.Preset, _options.NetworkOptions);
+            int highResPatch = SrTrainer.LowResPatchSize(data, _options.PatchSize, _options.ResolvedScale) * _options.ResolvedScale;
             if (_options.AdversarialLossWeight is not null && highResPatch % 16 != 0)
                 throw new InvalidOperationException(
                     $"The smallest training image reduces the HR patch to {highResPatch} pixels, and the SRGAN discriminator needs a multiple of 16: " +
@@ -256,7 +289,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             lock (TorchSeedLock)
             {
                 torch.random.manual_seed(seed);
-                network = NetworkFactory.Create(_options.Architecture, _options.Scale, channels, networkOptions);
+                network = NetworkFactory.Create(_options.ResolvedArchitecture, _options.ResolvedScale, channels, networkOptions);
                 if (_options.AdversarialLossWeight is not null)
                     discriminator = new SrganDiscriminator(channels, highResPatch, _options.DiscriminatorWidth);
                 if (_options.Vgg19WeightsPath is { } vggPath)
@@ -269,13 +302,13 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
 
             if (_options.InitialWeightsPath is { } weights)
             {
-                var skipped = PyTorchWeights.Load(network, weights, _options.InitialWeightsSkipMismatched);
+                var skipped = PyTorchWeights.LoadInitial(network, weights, _options.ResolvedArchitecture, _options.InitialWeightsSkipMismatched);
                 channel.Info(skipped.Count == 0
                     ? $"Initial weights: all tensors from {weights}."
                     : $"Initial weights from {weights}; kept as initialised (name or shape differs): {string.Join(", ", skipped)}.");
             }
 
-            var settings = new TrainingSettings(_options.Scale, _options.Epochs, _options.PatchesPerImage, _options.BatchSize,
+            var settings = new TrainingSettings(_options.ResolvedScale, _options.Epochs, _options.PatchesPerImage, _options.BatchSize,
                 _options.PatchSize, _options.LearningRate, _options.LearningRateSchedule, _options.Loss, seed, _options.LogEveryNSteps, device,
                 _options.InjectNonFiniteGradientAtStep)
             {
@@ -305,7 +338,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             var summary = SrTrainer.Train(network, data, settings, monitor);
             summary.SkippedTrainingRows = trainingRows.Skipped.Count;
             summary.SkippedValidationRows = validationRows.Skipped.Count;
-            var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device, _options.Inference);
+            var upscaler = new SrUpscaler(_options.ResolvedArchitecture, _options.ResolvedScale, _options.Channels, network, device, _options.Inference);
             return new SuperResolutionTransformer(_env, _options.OutputColumnName, _options.InputColumnName, upscaler, networkOptions, _options.Device, summary);
         }
         finally
@@ -325,8 +358,8 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
     /// <summary>Mean protocol PSNR (Y, scale pixels shaved) of the network's output over the validation pairs.</summary>
     private double Validate(SrNetwork network, List<(RgbImage Low, RgbImage High)> validation, torch.Device device)
     {
-        using var upscaler = new SrUpscaler(_options.Architecture, _options.Scale, _options.Channels, network, device, ownsNetwork: false);
-        return validation.Count == 0 ? double.NaN : validation.Average(pair => ImageQuality.PsnrY(upscaler.Upscale(pair.Low), pair.High, _options.Scale));
+        using var upscaler = new SrUpscaler(_options.ResolvedArchitecture, _options.ResolvedScale, _options.Channels, network, device, ownsNetwork: false);
+        return validation.Count == 0 ? double.NaN : validation.Average(pair => ImageQuality.PsnrY(upscaler.Upscale(pair.Low), pair.High, _options.ResolvedScale));
     }
 
     private static string Skipped(BadRows rows) => rows.Skipped.Count == 0 ? string.Empty : $" ({rows.Skipped.Count} bad rows skipped)";
@@ -340,7 +373,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         BadRows badRows)
     {
         var pairs = new List<T>();
-        int scale = _options.Scale;
+        int scale = _options.ResolvedScale;
         using var cursor = ImageColumns.OpenCursor(input, lowColumn, highColumn);
         var readLow = ImageColumns.MakeReader(cursor, lowColumn);
         var readHigh = ImageColumns.MakeReader(cursor, highColumn);

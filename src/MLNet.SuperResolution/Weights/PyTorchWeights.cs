@@ -61,6 +61,32 @@ internal static class PyTorchWeights
         Load(module, loaded, file.Name, skipMismatched: false);
     }
 
+    /// <summary>
+    /// Loads initial weights for training <paramref name="architecture"/>: as <see cref="Load(torch.nn.Module, string, bool)"/>,
+    /// except that a community model's file in another key layout of that architecture (the original ESRGAN's, say) is
+    /// renamed onto the network's keys as detection renames it.
+    /// </summary>
+    public static IReadOnlyList<string> LoadInitial(torch.nn.Module module, string path, SrArchitecture architecture, bool skipMismatched)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        var file = WeightsFile.Open(path);
+        Func<string, string>? rename = null;
+        try
+        {
+            var detected = ModelDetection.Detect(file);
+            if (detected.Architecture == architecture)
+                rename = detected.NetworkKey;
+        }
+        catch (InvalidDataException)
+        {
+            // Not a layout detection knows (a zoo network's own keys) or another configuration: the keys are taken as they are.
+        }
+
+        var read = file.ReadTensors();
+        var loaded = rename is null ? read : read.ToDictionary(kv => rename(kv.Key), kv => kv.Value, StringComparer.Ordinal);
+        return Load(module, loaded, path, skipMismatched);
+    }
+
     /// <summary>Copies <paramref name="loaded"/> (disposed here) into <paramref name="module"/>; see <see cref="Load(torch.nn.Module, string, bool)"/>.</summary>
     private static IReadOnlyList<string> Load(torch.nn.Module module, Dictionary<string, Tensor> loaded, string path, bool skipMismatched)
     {

@@ -139,4 +139,34 @@ public sealed class CommunityModelCommandTests(ITestOutputHelper output) : IDisp
         Assert.InRange(clock.Elapsed.TotalSeconds, 0, 30);
         Assert.False(File.Exists(Marker));
     }
+
+    [Fact]
+    public void FineTuning_FromADetectedFile_TrainsItsNetwork_StartingFromItsWeights()
+    {
+        string probe = Probe("esrgan-oldarch-x2-fp16"); // the original ESRGAN layout, float16: renamed onto BasicSR's keys
+        var ml = new MLContext(seed: 1);
+        var highRes = TestImages.Paths(ml, _images.TrainingSet(size: 24));
+        var pairs = ml.Transforms.LoadImages("HighRes", null, "Path").Append(ml.Transforms.DownscaleImages("LowRes", 2, "HighRes")).Fit(highRes).Transform(highRes);
+
+        using var tuned = ml.Transforms.SuperResolution(new SuperResolutionOptions
+        {
+            InitialWeightsPath = probe, Epochs = 1, PatchesPerImage = 2, BatchSize = 2, PatchSize = 16, LearningRate = 1e-9,
+        }).Fit(pairs);
+
+        Assert.Equal((SrArchitecture.Esrgan, 2), (tuned.Architecture, tuned.Scale));
+        Assert.Equal(SrModelFile.Inspect(probe).Options, tuned.NetworkOptions);
+        // A learning rate of 1e-9 leaves the file's weights: the tuned network upscales as the file does.
+        using var upscaler = SuperResolutionUpscaler.FromModelFile(probe);
+        var image = TestImages.ReadImages(pairs, "LowRes")[0];
+        using var fromFile = upscaler.Upscale(image.ToMLImage());
+        using var fromTuned = SuperResolutionUpscaler.FromTransformer(tuned).Upscale(image.ToMLImage());
+        var difference = fromFile.Pixels.ToArray().Zip(fromTuned.Pixels.ToArray(), (a, b) => Math.Abs(a - b)).Max();
+        Assert.InRange(difference, 0, 1);
+
+        var (code, stdout, _) = Sr("train", Path.GetDirectoryName(TestImages.Sample("coffee.png"))!, "--init", probe, "--epochs", "1", "--patches-per-image", "1",
+            "--batch", "2", "--patch", "16", "--threads", "1", "--no-progress", "--max-pixels", "400000", "--skip-bad-images", "-o", Path.Combine(_images.Directory, "tuned.zip"));
+        Assert.Equal(0, code);
+        Assert.Contains("Training Esrgan (original ESRGAN layout of", stdout);
+        Assert.Equal(SrArchitecture.Esrgan, SrModelFile.Inspect(Path.Combine(_images.Directory, "tuned.zip")).Architecture);
+    }
 }

@@ -38,7 +38,7 @@ public sealed class TrainingPipelineTests : IDisposable
             if (e.Source.StartsWith(nameof(SuperResolutionEstimator), StringComparison.Ordinal) && e.Kind >= ChannelMessageKind.Info)
                 lock (log) log.Add($"{e.Kind}: {e.Message}");
         };
-        var data = Prepare(ml, paths ?? _images.TrainingSet(), options.Scale);
+        var data = Prepare(ml, paths ?? _images.TrainingSet(), options.Scale ?? 2);
         var model = ml.Transforms.SuperResolution(options).Fit(data);
         return (model, log);
     }
