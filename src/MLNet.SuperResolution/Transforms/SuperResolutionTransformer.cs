@@ -85,8 +85,10 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     /// <summary>
     /// Writes the network's weights as a PyTorch state_dict: safetensors when <paramref name="path"/> ends in
     /// <c>.safetensors</c>, else torch.save's zip format (<c>.pth</c>). Keys follow the reference implementation
-    /// named in docs/models.md, so the file loads there, and back here through
-    /// <see cref="SuperResolutionOptions.InitialWeightsPath"/> or <c>ApplySuperResolutionModel</c>.
+    /// named in docs/models.md, so the file loads there; the network's description (architecture, scale, channels,
+    /// options) goes with it (safetensors metadata; a zip entry torch.load ignores), so the file opens here again with
+    /// nothing said about it: <see cref="SrModelFile.Inspect"/>, <c>ApplySuperResolutionModel(output, input, path)</c>,
+    /// <see cref="SuperResolutionOptions.InitialWeightsPath"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">The transformer is bicubic (no weights).</exception>
     public void SaveWeights(string path)
@@ -94,7 +96,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         ArgumentException.ThrowIfNullOrEmpty(path);
         var network = _upscaler.Network
             ?? throw new InvalidOperationException($"{Architecture} has no weights to save.");
-        PyTorchWeights.Save(network, path);
+        PyTorchWeights.Save(network, path, WeightsWriter.Describe(Architecture, Scale, Channels == SrChannels.Y ? 1 : 3, NetworkOptions));
     }
 
     private static VersionInfo GetVersionInfo() => new(

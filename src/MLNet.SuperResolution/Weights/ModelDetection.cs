@@ -59,6 +59,12 @@ internal static class ModelDetection
     public static DetectedModel Detect(WeightsFile file)
     {
         var shapes = file.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.Shape, StringComparer.Ordinal);
+        if (Described(file) is { } described)
+        {
+            var saved = new DetectedModel(file, described.Architecture, described.Detection, string.Empty);
+            return saved with { ParameterCount = Verify(saved, shapes) };
+        }
+
         var found = DetectAll(new StateDictShapes(shapes), file.Name);
         string prefix = string.Empty;
         if (found.Count == 0 && CommonFirstSegment(shapes.Keys) is { } segment)
@@ -78,6 +84,31 @@ internal static class ModelDetection
         var (architecture, detection) = found[0];
         var model = new DetectedModel(file, architecture, detection, prefix);
         return model with { ParameterCount = Verify(model, shapes) };
+    }
+
+    /// <summary>
+    /// A file written by this library says what it holds (<see cref="WeightsWriter.Describe"/>): any zoo network, also
+    /// those whose keys alone do not say their scale or options. Null when the file carries no such description (or a
+    /// malformed one, which is ignored).
+    /// </summary>
+    private static (SrArchitecture Architecture, Detection Detection)? Described(WeightsFile file)
+    {
+        var metadata = file.Metadata;
+        if (!metadata.TryGetValue("mlnet.architecture", out var name) || !Enum.TryParse<SrArchitecture>(name, out var architecture)
+            || !metadata.TryGetValue("mlnet.scale", out var scaleText) || !int.TryParse(scaleText, System.Globalization.CultureInfo.InvariantCulture, out int scale)
+            || !metadata.TryGetValue("mlnet.channels", out var channelsText) || !int.TryParse(channelsText, System.Globalization.CultureInfo.InvariantCulture, out int channels)
+            || !metadata.TryGetValue("mlnet.options", out var optionsJson)
+            || architecture == SrArchitecture.Bicubic)
+            return null;
+        try
+        {
+            var options = NetworkFactory.DeserializeOptions(architecture, optionsJson);
+            return (architecture, new Detection(options, scale, channels, "saved by this library"));
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or ArgumentException or NotSupportedException)
+        {
+            return null;
+        }
     }
 
     private static List<(SrArchitecture Architecture, Detection Detection)> DetectAll(StateDictShapes shapes, string name)

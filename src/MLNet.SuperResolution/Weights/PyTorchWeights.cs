@@ -1,6 +1,5 @@
 using System.Text;
 using TorchSharp;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace MLNet.SuperResolution.Weights;
@@ -153,21 +152,14 @@ internal static class PyTorchWeights
 
     /// <summary>
     /// Writes <paramref name="module"/>'s state_dict for PyTorch: safetensors when <paramref name="path"/> ends in
-    /// <c>.safetensors</c>, else the zip format of <c>torch.save</c> (<c>.pth</c>, <c>.pt</c>); atomically (a temporary file, then a rename).
+    /// <c>.safetensors</c>, else the zip format of <c>torch.save</c> (<c>.pth</c>, <c>.pt</c>); atomically (a temporary
+    /// file, then a rename), with <paramref name="metadata"/> where the format keeps it (<see cref="WeightsWriter"/>).
     /// </summary>
-    public static void Save(torch.nn.Module module, string path)
+    public static void Save(torch.nn.Module module, string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        bool safetensors = path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
-        var stateDict = module.state_dict();
-        IO.AtomicFile.Write(path, stream =>
-        {
-            if (safetensors)
-                Safetensors.SaveStateDict(stream, stateDict);
-            else
-                PyTorchPickler.PickleStateDict(stream, stateDict);
-        });
+        WeightsWriter.Save(module.state_dict(), path, metadata);
     }
 
     /// <summary>

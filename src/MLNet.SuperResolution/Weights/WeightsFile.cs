@@ -22,8 +22,10 @@ internal sealed class WeightsFile
     /// <summary>Gives a stream on the file for reading tensor data, and whether the reader disposes it.</summary>
     private readonly Func<(Stream Stream, bool Owned)> _open;
 
-    private WeightsFile(string name, Func<(Stream, bool)> open, WeightsFormat format, string? wrapper, string prefix, IReadOnlyDictionary<string, StoredTensor> tensors)
+    private WeightsFile(string name, Func<(Stream, bool)> open, WeightsFormat format, string? wrapper, string prefix, IReadOnlyDictionary<string, StoredTensor> tensors,
+        IReadOnlyDictionary<string, string> metadata)
     {
+        Metadata = metadata;
         Name = name;
         _open = open;
         Format = format;
@@ -42,6 +44,9 @@ internal sealed class WeightsFile
 
     /// <summary>The prefix removed from every key (<c>module.</c>, <c>netG.</c>), or empty.</summary>
     public string Prefix { get; }
+
+    /// <summary>String metadata the file carries (safetensors' __metadata__; this library's zip entry); empty when none.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>The tensors by canonical key, in the file's order.</summary>
     public IReadOnlyDictionary<string, StoredTensor> Tensors { get; }
@@ -93,7 +98,7 @@ internal sealed class WeightsFile
         foreach (var (key, tensor) in tensors)
             canonical[key[prefix.Length..]] = tensor;
         CheckMaterialisedSize(canonical.Values, stream.Length, name);
-        return new WeightsFile(name, reopen, contents.Format, wrapper, prefix, canonical);
+        return new WeightsFile(name, reopen, contents.Format, wrapper, prefix, canonical, contents.Metadata);
     }
 
     /// <summary>

@@ -22,7 +22,9 @@ internal enum WeightsFormat
 /// <summary>What a container reader found: the pickled (or JSON-described) object, and where its storages' bytes are.</summary>
 /// <param name="Format">The container.</param>
 /// <param name="Root">The unpickled object (a dict for safetensors: name -> tensor).</param>
-internal sealed record ContainerContents(WeightsFormat Format, object Root);
+/// <param name="Metadata">String metadata the file carries: safetensors' <c>__metadata__</c>, or a zip's
+/// <c>mlnet/metadata.json</c> (written by this library, <see cref="WeightsWriter"/>); empty when none.</param>
+internal sealed record ContainerContents(WeightsFormat Format, object Root, IReadOnlyDictionary<string, string> Metadata);
 
 /// <summary>
 /// The three containers of PyTorch weights, read without trusting a number in them: every length, count, offset and
@@ -53,17 +55,18 @@ internal static class WeightsFormats
         stream.Position = 0;
         if (read == 0)
             throw new InvalidDataException("the file is empty");
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         if (read >= 4 && head[..4].SequenceEqual("PK\x03\x04"u8))
-            return new ContainerContents(WeightsFormat.TorchZip, ReadZip(stream));
+            return new ContainerContents(WeightsFormat.TorchZip, ReadZip(stream, metadata), metadata);
         if (read >= 2 && head[0] == 0x80 && head[1] <= 5)
-            return new ContainerContents(WeightsFormat.TorchLegacy, ReadLegacy(stream));
+            return new ContainerContents(WeightsFormat.TorchLegacy, ReadLegacy(stream), metadata);
         if (read >= 9 && head[8] == (byte)'{')
-            return new ContainerContents(WeightsFormat.Safetensors, ReadSafetensors(stream));
+            return new ContainerContents(WeightsFormat.Safetensors, ReadSafetensors(stream, metadata), metadata);
         throw new InvalidDataException(
             "it is not a PyTorch weights file: neither the zip that torch.save writes, nor its legacy format, nor safetensors");
     }
 
-    private static object ReadZip(Stream stream)
+    private static object ReadZip(Stream stream, Dictionary<string, string> metadata)
     {
         CheckZipDirectory(stream);
         ZipArchive archive;
@@ -87,6 +90,8 @@ internal static class WeightsFormats
             string prefix = pickle.FullName[..^"data.pkl".Length];
             if (archive.GetEntry(prefix + "byteorder") is { } byteOrder && ReadSmallText(byteOrder) is { } order && order != "little")
                 throw new InvalidDataException($"its tensors are stored {order}-endian; re-save it on a little-endian machine");
+            if (archive.GetEntry(prefix + WeightsWriter.ZipMetadataEntry) is { } described)
+                ReadMetadata(ReadEntry(described, 1 << 16, WeightsWriter.ZipMetadataEntry), metadata);
             byte[] pickleBytes = ReadEntry(pickle, MaxPickleBytes, "data.pkl");
             var storages = new Dictionary<string, StorageRef>(StringComparer.Ordinal);
             using var pickleStream = new MemoryStream(pickleBytes, writable: false);
@@ -183,6 +188,23 @@ internal static class WeightsFormats
 
     private static string? ReadSmallText(ZipArchiveEntry entry)
         => entry.Length <= 64 ? System.Text.Encoding.ASCII.GetString(ReadEntry(entry, 64, entry.Name)).Trim() : null;
+
+    /// <summary>A JSON object of strings (this library's metadata entry); anything else is ignored.</summary>
+    private static void ReadMetadata(byte[] json, Dictionary<string, string> metadata)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 4 });
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                return;
+            foreach (var item in document.RootElement.EnumerateObject().Where(i => i.Value.ValueKind == JsonValueKind.String))
+                metadata[item.Name] = item.Value.GetString()!;
+        }
+        catch (JsonException)
+        {
+            // Metadata is a hint: a malformed entry is ignored and the network is detected from its keys.
+        }
+    }
 
     /// <summary>A storage persistent id: ('storage', storage type, key, location, numel[, view metadata]).</summary>
     private static (string Key, StoredDtype Dtype, long Numel) StorageId(PyTuple pid, int expectedLength)
@@ -309,7 +331,7 @@ internal static class WeightsFormats
     /// of name -> {dtype, shape, data_offsets} (and an optional __metadata__ of strings), then the data; offsets are
     /// relative to the data, must lie inside it, match dtype x shape, and not overlap.
     /// </summary>
-    private static object ReadSafetensors(Stream stream)
+    private static object ReadSafetensors(Stream stream, Dictionary<string, string> metadata)
     {
         Span<byte> lengthBytes = stackalloc byte[8];
         stream.ReadExactly(lengthBytes);
@@ -341,7 +363,12 @@ internal static class WeightsFormats
             foreach (var property in json.RootElement.EnumerateObject())
             {
                 if (property.Name == "__metadata__")
+                {
+                    if (property.Value.ValueKind == JsonValueKind.Object)
+                        foreach (var item in property.Value.EnumerateObject().Where(i => i.Value.ValueKind == JsonValueKind.String))
+                            metadata[item.Name] = item.Value.GetString()!;
                     continue;
+                }
                 var entry = property.Value;
                 if (entry.ValueKind != JsonValueKind.Object
                     || !entry.TryGetProperty("dtype", out var dtypeText) || dtypeText.ValueKind != JsonValueKind.String

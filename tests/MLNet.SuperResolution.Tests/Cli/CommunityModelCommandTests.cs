@@ -169,4 +169,31 @@ public sealed class CommunityModelCommandTests(ITestOutputHelper output) : IDisp
         Assert.Contains("Training Esrgan (original ESRGAN layout of", stdout);
         Assert.Equal(SrArchitecture.Esrgan, SrModelFile.Inspect(Path.Combine(_images.Directory, "tuned.zip")).Architecture);
     }
+
+    [Theory]
+    [InlineData("espcn.pth")]
+    [InlineData("espcn.safetensors")]
+    public void AZooNetworksExportedWeights_OpenWithNothingSaid(string name)
+    {
+        // ESPCN's keys do not say its scale, channels or options: the file's description does.
+        var ml = new MLContext(seed: 1);
+        var highRes = TestImages.Paths(ml, _images.TrainingSet(size: 24));
+        var pairs = ml.Transforms.LoadImages("HighRes", null, "Path").Append(ml.Transforms.DownscaleImages("LowRes", 3, "HighRes")).Fit(highRes).Transform(highRes);
+        using var trained = ml.Transforms.SuperResolution(new SuperResolutionOptions
+        {
+            Architecture = SrArchitecture.Espcn, Preset = SrPreset.Notes, Channels = SrChannels.Y, Scale = 3, Epochs = 1, PatchesPerImage = 2, BatchSize = 2, PatchSize = 12,
+            NetworkOptions = MLNet.SuperResolution.Architectures.EspcnOptions.Notes with { NumFeat1 = 24 },
+        }).Fit(pairs);
+        string weights = Path.Combine(_images.Directory, name);
+        trained.SaveWeights(weights);
+
+        var info = SrModelFile.Inspect(weights);
+        Assert.Equal((SrArchitecture.Espcn, 3, SrChannels.Y, "saved by this library"), (info.Architecture, info.Scale, info.Channels, info.Variant));
+        Assert.Equal(trained.NetworkOptions, info.Options);
+        using var upscaler = SuperResolutionUpscaler.FromModelFile(weights);
+        var image = TestImages.ReadImages(pairs, "LowRes")[0].ToMLImage();
+        using var expected = SuperResolutionUpscaler.FromTransformer(trained).Upscale(image);
+        using var actual = upscaler.Upscale(image);
+        Assert.Equal(expected.Pixels.ToArray(), actual.Pixels.ToArray());
+    }
 }
