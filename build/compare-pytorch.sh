@@ -20,6 +20,9 @@
 # Odd rounds run ours first, even rounds PyTorch first (on the previous round's export), so the order of a pair does
 # not favour either side; an even N gives each order the same number of rounds.
 #
+# The community networks compare with their official code: --cases "Compact-Paper-RGB-x4 Esrgan-Paper-RGB-x4" --reps 3,
+# with SR_REFERENCE_SOURCES naming the exported official sources (default /tmp/refs; build/make_community_probes.py).
+#
 # A few minutes on an idle 2-core machine; timings taken while anything else runs are not comparable.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,7 +62,9 @@ if [[ $pin_heap == 1 ]]; then
 fi
 
 "$app" ceiling --threads "$threads" --reps "$reps" --out "$out/ceiling.json"
-[[ -n "$cases" ]] || cases="$("$app" list)"
+# The default run leaves out the community networks (Esrgan-*, Compact-*): their PyTorch side imports the official code
+# (SR_REFERENCE_SOURCES, build/make_community_probes.py), and ESRGAN's forward alone takes seconds. Name them in --cases.
+[[ -n "$cases" ]] || cases="$("$app" list | grep -v -E '^(Esrgan|Compact)-' || true)"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "--rounds takes a positive integer, not '$rounds'" >&2; exit 2; }
 for ((round = 1; round <= rounds; round++)); do
   dir="$out"

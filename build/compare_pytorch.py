@@ -370,7 +370,39 @@ class SrResNet(nn.Module):
         return self.conv_output(self.upscale4x(x))
 
 
+# The community networks are not re-implemented here: their official code is imported, from the exported sources
+# that build/make_community_probes.py describes (SR_REFERENCE_SOURCES, default /tmp/refs: OWNER+NAME/ folders at the
+# pinned commits; `make_community_probes.py --sources DIR --export-from MIRRORS --out DIR/probes` exports them).
+_OFFICIAL = None
+
+
+def official():
+    global _OFFICIAL
+    if _OFFICIAL is None:
+        from pathlib import Path
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import make_community_probes as probes
+        root = Path(os.environ.get("SR_REFERENCE_SOURCES", "/tmp/refs"))
+        probes.check_sources(root)
+        _OFFICIAL = probes.load_sources(root)
+    return _OFFICIAL
+
+
+def esrgan(c, s, preset):
+    """BasicSR's RRDBNet (Real-ESRGAN's): Paper = RealESRGAN_x4plus's 64 features, 23 blocks, growth 32."""
+    f, b, g = {"Paper": (64, 23, 32), "Notes": (32, 3, 16)}[preset]
+    return official().basicsr_rrdbnet.RRDBNet(num_in_ch=c, num_out_ch=c, scale=s, num_feat=f, num_block=b, num_grow_ch=g)
+
+
+def compact(c, s, preset):
+    """Real-ESRGAN's SRVGGNetCompact: Paper = realesr-general-x4v3's 64 features, 32 convolutions, PReLU."""
+    f, n = {"Paper": (64, 32), "Notes": (32, 8)}[preset]
+    return official().realesrgan_srvgg.SRVGGNetCompact(num_in_ch=c, num_out_ch=c, num_feat=f, num_conv=n, upscale=s, act_type="prelu")
+
+
 BUILDERS = {
+    "Esrgan": esrgan,
+    "Compact": compact,
     "Srcnn": Srcnn,
     "Fsrcnn": Fsrcnn,
     "Espcn": Espcn,

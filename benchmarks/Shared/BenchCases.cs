@@ -20,7 +20,7 @@ internal sealed record BenchCase(SrArchitecture Architecture, SrPreset Preset, S
     public string Name => $"{Architecture}-{Preset}-{(Channels == SrChannels.Y ? "Y" : "RGB")}-x{Scale}";
 
     /// <summary>1 (Y) or 3 (RGB).</summary>
-    public int ChannelCount => Channels == SrChannels.Y ? 1 : 3;
+    public int ChannelCount => Channels == SrChannels.Rgb ? 3 : 1;
 
     /// <summary>Builds the network with torch seeded by <paramref name="seed"/> (the library's own initialisation).</summary>
     public SrNetwork Build(int seed = 1)
@@ -46,6 +46,10 @@ internal sealed record BenchCase(SrArchitecture Architecture, SrPreset Preset, S
         new(SrArchitecture.Rcan, SrPreset.Notes, SrChannels.Rgb, 2, ReducedLowResSize),       // ~130 GFLOP at 256
         new(SrArchitecture.Rdn, SrPreset.Notes, SrChannels.Rgb, 2, ReducedLowResSize),        // ~106 GFLOP at 256
         new(SrArchitecture.SrResNet, SrPreset.Notes, SrChannels.Rgb, 2, ReducedLowResSize),   // ~112 GFLOP at 256
+        // Community networks (the official code on the PyTorch side, build/compare_pytorch.py): RealESRGAN_x4plus's
+        // configuration (~2.4 TFLOP at 256: seconds a forward on a 2-core CPU; run it with --reps 3) and realesr-general-x4v3's.
+        new(SrArchitecture.Esrgan, SrPreset.Paper, SrChannels.Rgb, 4, DefaultLowResSize),
+        new(SrArchitecture.Compact, SrPreset.Paper, SrChannels.Rgb, 4, DefaultLowResSize),     // ~160 GFLOP at 256
     ];
 
     /// <summary>The networks of the pipeline measurement (ML.NET Transform + read vs the raw forward).</summary>

@@ -106,4 +106,19 @@ public enum SrChannels
     /// come from bicubic upscaling of the input's.
     /// </summary>
     Y = 1,
+
+    /// <summary>
+    /// 1-channel networks on full-range luma, 0.299 R + 0.587 G + 0.114 B in [0, 1]: what a grayscale image holds (and
+    /// what PIL's <c>convert("L")</c> gives), the input of the community's grayscale models. The output's colour comes
+    /// from the input's full-range (JFIF) Cb and Cr, upscaled with bicubic, so a grayscale image stays grayscale and a
+    /// colour one keeps its colour. Detected 1-channel community models run this way.
+    /// </summary>
+    Gray = 2,
+}
+
+/// <summary>What <see cref="SrChannels"/> means for a network.</summary>
+internal static class SrChannelsExtensions
+{
+    /// <summary>The network's input and output channels: 3 for RGB, 1 for Y and Gray.</summary>
+    public static int NetworkChannels(this SrChannels channels) => channels == SrChannels.Rgb ? 3 : 1;
 }

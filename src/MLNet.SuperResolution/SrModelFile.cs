@@ -10,7 +10,8 @@ namespace MLNet.SuperResolution;
 /// <param name="Architecture">The network.</param>
 /// <param name="Variant">The key layout it was recognised by (e.g. "Real-ESRGAN / BasicSR layout"); for a model zip, "saved by this library".</param>
 /// <param name="Scale">The upscaling factor (1: a restoration model that keeps the size).</param>
-/// <param name="Channels">What the network sees: RGB, or one channel (the Y channel of YCbCr).</param>
+/// <param name="Channels">What the network sees: RGB, or one channel: full-range luma (<see cref="SrChannels.Gray"/>, the
+/// community's grayscale models) or the protocol's Y (this library's Y networks).</param>
 /// <param name="Options">Every hyper-parameter, as the options record the network is built from.</param>
 /// <param name="ParameterCount">Trainable parameters.</param>
 /// <param name="StoredDtype">The element type of most of the stored weights: float32, float16, bfloat16, float64.</param>
@@ -62,7 +63,7 @@ public static class SrModelFile
             _ => "safetensors",
         };
         return new SrModelFileInfo(path, container, model.Architecture, model.Detection.Variant, model.Scale,
-            model.Channels == 1 ? SrChannels.Y : SrChannels.Rgb, model.Options, model.ParameterCount, file.StoredFloatType.Name(), file.Wrapper,
+            model.ChannelMode, model.Options, model.ParameterCount, file.StoredFloatType.Name(), file.Wrapper,
             file.Prefix + model.KeyPrefix, SupportsBFloat16: true, Float16Safe(model.Options), InputSizeMultiple: 1);
     }
 

@@ -47,7 +47,7 @@ public sealed class SrModelInfo
     /// </summary>
     public long ParameterCount(int scale, SrPreset preset = SrPreset.Paper, SrChannels? channels = null)
     {
-        int count = (channels ?? Channels(preset)) == SrChannels.Y ? 1 : 3;
+        int count = (channels ?? Channels(preset)).NetworkChannels();
         using var network = NetworkFactory.Create(Architecture, scale, count, Options(preset));
         return network.TrainableParameterCount;
     }

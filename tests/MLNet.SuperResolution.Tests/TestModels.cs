@@ -19,7 +19,7 @@ internal static class TestModels
         var options = SrModelZoo.Get(architecture).Options(preset);
         var network = architecture == SrArchitecture.Bicubic
             ? null
-            : NetworkFactory.Create(architecture, scale, channels == SrChannels.Y ? 1 : 3, options);
+            : NetworkFactory.Create(architecture, scale, channels.NetworkChannels(), options);
         if (network is not null)
             edit?.Invoke(network);
         return new SuperResolutionTransformer(ml, "SuperRes", "LowRes", new SrUpscaler(architecture, scale, channels, network, CPU),

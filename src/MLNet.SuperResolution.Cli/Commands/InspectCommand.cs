@@ -51,7 +51,7 @@ internal sealed class InspectCommand : Command<InspectCommand.Settings>
                 architecture = info.Architecture.ToString(),
                 variant = info.Variant,
                 scale = info.Scale,
-                channels = info.Channels == SrChannels.Y ? 1 : 3,
+                channels = info.Channels.ToString(),
                 hyperParameters,
                 parameters = info.ParameterCount,
                 storedDtype = info.StoredDtype,
@@ -70,7 +70,7 @@ internal sealed class InspectCommand : Command<InspectCommand.Settings>
         {
             ("network", $"{info.Architecture} ({info.Variant})"),
             ("scale", info.Scale == 1 ? "x1 (restoration: the size is kept)" : $"x{info.Scale}"),
-            ("channels", info.Channels == SrChannels.Y ? "1 (run on the Y channel)" : "3 (RGB)"),
+            ("channels", info.Channels switch { SrChannels.Y => "1 (the protocol's Y channel)", SrChannels.Gray => "1 (grayscale: full-range luma)", _ => "3 (RGB)" }),
             ("hyper-parameters", string.Join(", ", hyperParameters.Select(p => $"{p.Key} {p.Value}"))),
             ("parameters", info.ParameterCount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)),
             ("file", $"{info.Container}, stored {info.StoredDtype}" + (info.Wrapper is null ? "" : $", under '{info.Wrapper}'") +

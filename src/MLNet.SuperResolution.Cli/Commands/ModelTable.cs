@@ -28,7 +28,7 @@ internal static class ModelTable
                 {
                     var space = model.Channels(preset);
                     rows.Add(new ModelRow(model.Architecture.ToString(), preset.ToString(), scale, model.ParameterCount(scale, preset),
-                        space == SrChannels.Y ? 1 : 3, space == SrChannels.Y ? "Y" : "RGB", model.Paper, model.Reference));
+                        space.NetworkChannels(), space == SrChannels.Rgb ? "RGB" : space.ToString(), model.Paper, model.Reference));
                 }
 
         return rows;

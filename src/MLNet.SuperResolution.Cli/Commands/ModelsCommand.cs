@@ -47,7 +47,7 @@ internal sealed class ModelsCommand : Command<ModelsCommand.Settings>
         foreach (var model in SrModelZoo.Models)
             references.AddRow(model.Architecture.ToString(), Markup.Escape(model.Paper), Markup.Escape(model.Reference));
         AnsiConsole.Write(references);
-        AnsiConsole.MarkupLine("[grey]Channels: those the preset was trained on (Paper: the paper's; Notes: RGB). Every network takes SrChannels.Rgb or SrChannels.Y.[/]");
+        AnsiConsole.MarkupLine("[grey]Channels: those the preset was trained on (Paper: the paper's; Notes: RGB). Every network takes SrChannels.Rgb, SrChannels.Y or SrChannels.Gray.[/]");
         return 0;
     }
 }

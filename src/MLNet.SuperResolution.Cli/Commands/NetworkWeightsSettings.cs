@@ -28,7 +28,7 @@ internal abstract class NetworkWeightsSettings : CommandSettings
     public string Preset { get; init; } = "Paper";
 
     [CommandOption("--channels <CHANNELS>")]
-    [Description("Rgb or Y; default: the channels the preset was trained on (Paper: the paper's).")]
+    [Description("Rgb, Y (the protocol's studio-swing luma) or Gray (full-range luma); default: the channels the preset was trained on (Paper: the paper's).")]
     public string? Channels { get; init; }
 
     internal SrArchitecture ParsedArchitecture => Enum.Parse<SrArchitecture>(Architecture!, ignoreCase: true);

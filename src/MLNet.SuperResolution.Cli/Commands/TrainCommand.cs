@@ -40,7 +40,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         public string Preset { get; init; } = "Paper";
 
         [CommandOption("--channels <CHANNELS>")]
-        [Description("Rgb or Y; default: the channels of the preset (Paper: the paper's).")]
+        [Description("Rgb, Y (the protocol's studio-swing luma) or Gray (full-range luma); default: the channels of the preset (Paper: the paper's).")]
         public string? Channels { get; init; }
 
         [CommandOption("--epochs <N>")]

@@ -67,5 +67,7 @@ internal sealed class StateDictShapes(IReadOnlyDictionary<string, long[]> shapes
 /// <param name="Variant">The layout the file has, e.g. "Real-ESRGAN (BasicSR keys)".</param>
 /// <param name="RenameKey">Maps a key of the file to the network's key, for layouts whose keys differ from ours.</param>
 /// <param name="Notes">What the file does not say and was assumed (e.g. a default the official code uses).</param>
+/// <param name="ChannelMode">How a 1-channel network sees the image; null: <see cref="SrChannels.Gray"/> (what the
+/// community's grayscale models were trained on) for one channel, <see cref="SrChannels.Rgb"/> for three.</param>
 internal sealed record Detection(SrNetworkOptions Options, int Scale, int Channels, string Variant, Func<string, string>? RenameKey = null,
-    IReadOnlyList<string>? Notes = null);
+    IReadOnlyList<string>? Notes = null, SrChannels? ChannelMode = null);

@@ -5,13 +5,16 @@ using static TorchSharp.torch;
 namespace MLNet.SuperResolution.Imaging;
 
 /// <summary>
-/// BT.601 studio-swing YCbCr exactly as MATLAB's <c>rgb2ycbcr</c>/<c>ycbcr2rgb</c> (protocol step 4).
-/// Tensors hold values in [0, 1] (8-bit value / 255).
+/// BT.601 studio-swing YCbCr exactly as MATLAB's <c>rgb2ycbcr</c>/<c>ycbcr2rgb</c> (protocol step 4), and BT.601
+/// full-range YCbCr (JFIF, JPEG's) for <see cref="SrChannels.Gray"/> networks. Tensors hold values in [0, 1] (8-bit
+/// value / 255).
 /// </summary>
 /// <remarks>
-/// With R, G, B in [0, 1]: Y = 16 + 65.481 R + 128.553 G + 24.966 B, Cb = 128 - 37.797 R - 74.203 G + 112 B,
-/// Cr = 128 + 112 R - 93.786 G - 18.214 B, all on the 0..255 scale (tensors carry them divided by 255).
-/// The inverse is the exact inverse of that affine map (no rounding, no clamping).
+/// Studio swing, with R, G, B in [0, 1]: Y = 16 + 65.481 R + 128.553 G + 24.966 B, Cb = 128 - 37.797 R - 74.203 G + 112 B,
+/// Cr = 128 + 112 R - 93.786 G - 18.214 B, all on the 0..255 scale (tensors carry them divided by 255). Full range
+/// (JFIF): Y = 0.299 R + 0.587 G + 0.114 B (a grayscale image's value), Cb = 0.5 - 0.168736 R - 0.331264 G + 0.5 B,
+/// Cr = 0.5 + 0.5 R - 0.418688 G - 0.081312 B, on the [0, 1] scale. The inverses are the exact inverses of those affine
+/// maps (no rounding, no clamping).
 /// </remarks>
 internal static class ColorSpace
 {
@@ -32,8 +35,21 @@ internal static class ColorSpace
     /// <summary>The exact inverse affine map YCbCr / 255 -> RGB [0,1].</summary>
     private static readonly (double[,] Matrix, double[] Offset) ToRgb = Invert(ToYCbCr);
 
+    /// <summary>JFIF's full-range map RGB [0,1] -> (Y, Cb, Cr) in [0, 1].</summary>
+    private static readonly (double[,] Matrix, double[] Offset) ToFullRangeYCbCr = (
+        new[,] { { 0.299, 0.587, 0.114 }, { -0.168736, -0.331264, 0.5 }, { 0.5, -0.418688, -0.081312 } }, new[] { 0, 0.5, 0.5 });
+
+    /// <summary>The exact inverse of <see cref="ToFullRangeYCbCr"/>.</summary>
+    private static readonly (double[,] Matrix, double[] Offset) FromFullRangeYCbCr = Invert(ToFullRangeYCbCr);
+
+    /// <summary>The full-range forward map in float32 (rows Y, Cb, Cr), for <see cref="SrChannels.Gray"/> (<c>ImageTensors.ToLuma</c>).</summary>
+    public static readonly (float[] Matrix, float[] Offset) FullRangeRgbToYCbCrSingle = Single(ToFullRangeYCbCr);
+
+    /// <summary>The full-range inverse map in float32 (rows R, G, B), for <see cref="SrChannels.Gray"/> (<c>ImageTensors.WriteFromLuma</c>).</summary>
+    public static readonly (float[] Matrix, float[] Offset) FullRangeYCbCrToRgbSingle = Single(FromFullRangeYCbCr);
+
     /// <summary>
-    /// <see cref="RgbToYCbCr"/>'s map in float32 for the fused conversion of 8-bit pixels (<c>ImageTensors.ToLuma</c>):
+    /// <see cref="RgbToYCbCr(Tensor)"/>'s map in float32 for the fused conversion of 8-bit pixels (<c>ImageTensors.ToLuma</c>):
     /// the 3x3 matrix row-major (rows Y, Cb, Cr) and the 3 offsets.
     /// </summary>
     public static readonly (float[] Matrix, float[] Offset) RgbToYCbCrSingle = Single(ToYCbCr);
@@ -53,7 +69,10 @@ internal static class ColorSpace
     /// <returns>(Y, Cb, Cr) / 255 with the same shape, dtype and device; differentiable.</returns>
     public static Tensor RgbToYCbCr(Tensor rgb) => Apply(rgb, ToYCbCr);
 
-    /// <summary>Inverse of <see cref="RgbToYCbCr"/> (no clamping).</summary>
+    /// <summary><see cref="RgbToYCbCr(Tensor)"/>, or with <paramref name="fullRange"/> JFIF's full-range YCbCr (Y in [0, 1]).</summary>
+    public static Tensor RgbToYCbCr(Tensor rgb, bool fullRange) => Apply(rgb, fullRange ? ToFullRangeYCbCr : ToYCbCr);
+
+    /// <summary>Inverse of <see cref="RgbToYCbCr(Tensor)"/> (no clamping).</summary>
     /// <param name="ycbcr">(Y, Cb, Cr) / 255, [N, 3, H, W].</param>
     /// <returns>RGB (nominally in [0, 1]) with the same shape, dtype and device; differentiable.</returns>
     public static Tensor YCbCrToRgb(Tensor ycbcr) => Apply(ycbcr, ToRgb);

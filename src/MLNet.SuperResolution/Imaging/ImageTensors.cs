@@ -46,12 +46,20 @@ internal static class ImageTensors
     /// <summary>
     /// The <paramref name="width"/> x <paramref name="height"/> region at (<paramref name="left"/>, <paramref name="top"/>)
     /// of an 8-bit image as a Y network's input: Y / 255 as a float32 [1, 1, height, width] tensor, and Cb / 255, Cr / 255
-    /// in <paramref name="chroma"/> (the caller disposes it) for <see cref="WriteFromLuma"/>. One vectorised pass from the
-    /// bytes (byte / 255, then <see cref="ColorSpace.RgbToYCbCr"/>'s map in float32), where the tensor path took a
+    /// in <paramref name="chroma"/> (the caller disposes it) for <see cref="WriteFromLuma(Tensor, ChromaPlanes, int, RgbRegionWriter, int, int)"/>. One vectorised pass from the
+    /// bytes (byte / 255, then <see cref="ColorSpace.RgbToYCbCr(Tensor)"/>'s map in float32), where the tensor path took a
     /// conversion, a division, a 3x3 product and its offsets over full-size float planes.
     /// </summary>
     public static Tensor ToLuma(RgbImage image, int left, int top, int width, int height, Device? device, out ChromaPlanes chroma)
+        => ToLuma(image, left, top, width, height, device, out chroma, fullRange: false);
+
+    /// <summary>
+    /// <see cref="ToLuma(RgbImage, int, int, int, int, Device?, out ChromaPlanes)"/>, or with <paramref name="fullRange"/>
+    /// JFIF's full-range luma and chroma (<see cref="SrChannels.Gray"/>).
+    /// </summary>
+    public static Tensor ToLuma(RgbImage image, int left, int top, int width, int height, Device? device, out ChromaPlanes chroma, bool fullRange)
     {
+        var map = fullRange ? ColorSpace.FullRangeRgbToYCbCrSingle : ColorSpace.RgbToYCbCrSingle;
         CheckRegion(image, left, top, width, height);
         var luma = empty(new long[] { 1, 1, height, width }, ScalarType.Float32);
         var planes = new ChromaPlanes(left, top, width, height);
@@ -63,7 +71,7 @@ internal static class ImageTensors
             {
                 int start = (top + row) * image.Width + left, at = row * width;
                 RgbToYCbCr(source.Slice(start, width), source.Slice(image.PlaneSize + start, width), source.Slice(2 * image.PlaneSize + start, width),
-                    y.Slice(at, width), planes.Cb.Slice(at, width), planes.Cr.Slice(at, width));
+                    y.Slice(at, width), planes.Cb.Slice(at, width), planes.Cr.Slice(at, width), map);
             }
         }
         catch
@@ -124,12 +132,20 @@ internal static class ImageTensors
     /// A Y network's output to 8-bit RGB: <paramref name="luma"/> is Y / 255 of the region at (<paramref name="left"/>,
     /// <paramref name="top"/>) of the output, [1, 1, h, w] (or [1, h, w]) with h and w multiples of
     /// <paramref name="scale"/>; <paramref name="chroma"/> holds the LR Cb/Cr of an LR region containing that region's
-    /// source (<see cref="ToLuma"/>), which are upscaled with MATLAB bicubic row by row; each output row is then converted
+    /// source (<see cref="ToLuma(RgbImage, int, int, int, int, Device?, out ChromaPlanes)"/>), which are upscaled with MATLAB bicubic row by row; each output row is then converted
     /// to RGB (<see cref="ColorSpace.YCbCrToRgb"/>'s map in float32) and to bytes as <see cref="ToImage"/> does, in one
     /// vectorised pass, and the planar bytes go to <paramref name="write"/>.
     /// </summary>
     public static void WriteFromLuma(Tensor luma, ChromaPlanes chroma, int scale, RgbRegionWriter write, int left, int top)
+        => WriteFromLuma(luma, chroma, scale, write, left, top, fullRange: false);
+
+    /// <summary>
+    /// <see cref="WriteFromLuma(Tensor, ChromaPlanes, int, RgbRegionWriter, int, int)"/>, or with <paramref name="fullRange"/>
+    /// JFIF's full-range inverse (<see cref="SrChannels.Gray"/>).
+    /// </summary>
+    public static void WriteFromLuma(Tensor luma, ChromaPlanes chroma, int scale, RgbRegionWriter write, int left, int top, bool fullRange)
     {
+        var map = fullRange ? ColorSpace.FullRangeYCbCrToRgbSingle : ColorSpace.YCbCrToRgbSingle;
         using var scope = NewDisposeScope();
         var t = luma.dim() == 4 ? luma[0] : luma;
         if (t.dim() != 3 || t.shape[0] != 1)
@@ -147,7 +163,7 @@ internal static class ImageTensors
         for (int row = 0, at = 0; row < h; row++, at += w)
         {
             rows.Row(row, cb, cr);
-            YCbCrToBytes(y.Slice(at, w), cb, cr, bytes.Slice(at, w), bytes.Slice(n + at, w), bytes.Slice(2 * n + at, w));
+            YCbCrToBytes(y.Slice(at, w), cb, cr, bytes.Slice(at, w), bytes.Slice(n + at, w), bytes.Slice(2 * n + at, w), map);
         }
 
         write(bytes, left, top, w, h);
@@ -184,9 +200,10 @@ internal static class ImageTensors
     }
 
     /// <summary>YCbCr / 255 to 8-bit R, G, B (<see cref="ColorSpace.YCbCrToRgbSingle"/>, then <see cref="Quantize(float)"/>), all spans one length.</summary>
-    private static void YCbCrToBytes(ReadOnlySpan<float> y, ReadOnlySpan<float> cb, ReadOnlySpan<float> cr, Span<byte> r, Span<byte> g, Span<byte> b)
+    private static void YCbCrToBytes(ReadOnlySpan<float> y, ReadOnlySpan<float> cb, ReadOnlySpan<float> cr, Span<byte> r, Span<byte> g, Span<byte> b,
+        (float[] Matrix, float[] Offset) map)
     {
-        var (m, offset) = ColorSpace.YCbCrToRgbSingle;
+        var (m, offset) = map;
         int n = y.Length, i = 0, count = Vector<float>.Count, step = 4 * count;
         if (cb.Length != n || cr.Length != n || r.Length != n || g.Length != n || b.Length != n)
             throw new ArgumentException($"Y has {n} values but Cb, Cr, R, G, B have {cb.Length}, {cr.Length}, {r.Length}, {g.Length}, {b.Length}."); // the loads below are unchecked
@@ -228,9 +245,10 @@ internal static class ImageTensors
     /// 8-bit R, G, B to Y, Cb, Cr / 255: byte / 255 (IEEE division, as <see cref="ToTensor(RgbImage, Device?)"/>), then
     /// <see cref="ColorSpace.RgbToYCbCrSingle"/>; the vector path and the scalar tail do the same operations.
     /// </summary>
-    private static void RgbToYCbCr(ReadOnlySpan<byte> r, ReadOnlySpan<byte> g, ReadOnlySpan<byte> b, Span<float> y, Span<float> cb, Span<float> cr)
+    private static void RgbToYCbCr(ReadOnlySpan<byte> r, ReadOnlySpan<byte> g, ReadOnlySpan<byte> b, Span<float> y, Span<float> cb, Span<float> cr,
+        (float[] Matrix, float[] Offset) map)
     {
-        var (m, offset) = ColorSpace.RgbToYCbCrSingle;
+        var (m, offset) = map;
         int n = r.Length, i = 0, count = Vector<float>.Count, step = Vector<byte>.Count;
         if (Vector.IsHardwareAccelerated)
         {

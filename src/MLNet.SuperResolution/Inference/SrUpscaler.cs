@@ -32,6 +32,8 @@ internal sealed class SrUpscaler : IDisposable
         Inference.Validate(nameof(inference));
         if (architecture != SrArchitecture.Bicubic && network is null)
             throw new ArgumentNullException(nameof(network), $"{architecture} needs a network.");
+        if (network is not null && network.Channels != channels.NetworkChannels())
+            throw new ArgumentException($"The network takes {network.Channels} channel(s) but {channels} means {channels.NetworkChannels()}.", nameof(channels));
         Architecture = architecture;
         Scale = scale;
         Channels = channels;
@@ -131,7 +133,7 @@ internal sealed class SrUpscaler : IDisposable
         using (var scope = NewDisposeScope())
         using (var noGrad = no_grad())
         {
-            if (Channels == SrChannels.Y)
+            if (Channels != SrChannels.Rgb)
                 UpscaleLumaInto(lowRes, writeRgb);
             else if (TilePlan(lowRes.Height, lowRes.Width) is not { } plan)
                 ImageTensors.Write(NetworkForward()(ImageTensors.ToTensor(lowRes, Device)), writeRgb, 0, 0);
@@ -149,18 +151,19 @@ internal sealed class SrUpscaler : IDisposable
 
     /// <summary>
     /// A Y network's upscale (protocol step 5): the network runs on Y (read from the 8-bit pixels together with the LR
-    /// Cb/Cr, <see cref="ImageTensors.ToLuma"/>), and the write upscales Cb/Cr with bicubic row by row and converts back
-    /// to RGB (<see cref="ImageTensors.WriteFromLuma"/>). Tiled, each tile keeps its own Cb/Cr with at least
+    /// Cb/Cr, <see cref="ImageTensors.ToLuma(RgbImage, int, int, int, int, Device?, out ChromaPlanes)"/>), and the write upscales Cb/Cr with bicubic row by row and converts back
+    /// to RGB (<see cref="ImageTensors.WriteFromLuma(Tensor, ChromaPlanes, int, RgbRegionWriter, int, int)"/>). Tiled, each tile keeps its own Cb/Cr with at least
     /// <see cref="MatlabImresize.UpscaleReach"/> LR pixels of context, so that its bicubic equals the whole image's.
     /// </summary>
     private void UpscaleLumaInto(RgbImage lowRes, RgbRegionWriter writeRgb)
     {
         var forward = NetworkForward();
+        bool fullRange = Channels == SrChannels.Gray;
         if (TilePlan(lowRes.Height, lowRes.Width) is not { } plan)
         {
-            using var luma = ImageTensors.ToLuma(lowRes, 0, 0, lowRes.Width, lowRes.Height, Device, out var chroma);
+            using var luma = ImageTensors.ToLuma(lowRes, 0, 0, lowRes.Width, lowRes.Height, Device, out var chroma, fullRange);
             using (chroma)
-                ImageTensors.WriteFromLuma(forward(luma), chroma, Scale, writeRgb, 0, 0);
+                ImageTensors.WriteFromLuma(forward(luma), chroma, Scale, writeRgb, 0, 0, fullRange);
             return;
         }
 
@@ -172,10 +175,10 @@ internal sealed class SrUpscaler : IDisposable
                 {
                     tileChroma?.Dispose();
                     tileChroma = null;
-                    return ImageTensors.ToLuma(lowRes, left, top, width, height, Device, out tileChroma);
+                    return ImageTensors.ToLuma(lowRes, left, top, width, height, Device, out tileChroma, fullRange);
                 },
                 Scale, plan.TileSize, Math.Max(plan.Overlap, MatlabImresize.UpscaleReach),
-                (core, left, top) => ImageTensors.WriteFromLuma(core, tileChroma!, Scale, writeRgb, left, top));
+                (core, left, top) => ImageTensors.WriteFromLuma(core, tileChroma!, Scale, writeRgb, left, top, fullRange));
         }
         finally
         {
@@ -184,7 +187,7 @@ internal sealed class SrUpscaler : IDisposable
     }
 
     /// <summary>
-    /// The network's output for an LR batch in its own channels (RGB or Y), tiled when <see cref="TilePlan"/> says
+    /// The network's output for an LR batch in its own channels (RGB, or one luma channel), tiled when <see cref="TilePlan"/> says
     /// so and self-ensembled per tile when asked, as a float tensor: the tensor-level form of <see cref="Upscale"/>,
     /// which the tiling and self-ensemble tests compare with whole-image forward passes.
     /// </summary>

@@ -46,7 +46,7 @@ public sealed class ApplySuperResolutionModelEstimator : IEstimator<SuperResolut
         inference?.Validate(nameof(inference));
         var model = SrModelFile.Detect(modelPath);
         var network = model.CreateNetwork();
-        var channels = model.Channels == 1 ? SrChannels.Y : SrChannels.Rgb;
+        var channels = model.ChannelMode;
         var upscaler = new SrUpscaler(model.Architecture, model.Scale, channels, network, torchDevice, inference);
         _transformer = new SuperResolutionTransformer(env, outputColumnName, inputColumnName, upscaler, model.Options, device, trainingSummary: null);
     }
@@ -72,7 +72,7 @@ public sealed class ApplySuperResolutionModelEstimator : IEstimator<SuperResolut
                 throw new ArgumentException(
                     $"{architecture} needs weights: pass weightsPath (a PyTorch state_dict .pth), or train one with mlContext.Transforms.SuperResolution(...).",
                     nameof(weightsPath));
-            network = NetworkFactory.Create(architecture, scale, channels == SrChannels.Y ? 1 : 3, options);
+            network = NetworkFactory.Create(architecture, scale, channels.NetworkChannels(), options);
             PyTorchWeights.Load(network, weightsPath);
         }
         else

@@ -58,7 +58,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             o.NetworkOptions ??= model.Options;
             o.Scale ??= model.Scale;
             if (model.Channels == 1)
-                o.Channels = SrChannels.Y;
+                o.Channels = model.ChannelMode;
         }
 
         o.Architecture ??= SrArchitecture.Espcn;
@@ -79,7 +79,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         if (!Enum.IsDefined(o.LearningRateSchedule))
             throw new ArgumentOutOfRangeException(nameof(o.LearningRateSchedule), o.LearningRateSchedule, "Unknown learning-rate schedule.");
         if (!Enum.IsDefined(o.Channels))
-            throw new ArgumentOutOfRangeException(nameof(o.Channels), o.Channels, "Channels must be Rgb or Y.");
+            throw new ArgumentOutOfRangeException(nameof(o.Channels), o.Channels, "Channels must be Rgb, Y or Gray.");
         if (!Enum.IsDefined(o.BadRowHandling))
             throw new ArgumentOutOfRangeException(nameof(o.BadRowHandling), o.BadRowHandling, "BadRowHandling must be Fail or Skip.");
         CheckName(o.InputColumnName, nameof(o.InputColumnName));
@@ -278,7 +278,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
                 channel.Info($"Read {validation.Count} validation image pairs{Skipped(validationRows)}.");
             }
 
-            int channels = _options.Channels == SrChannels.Y ? 1 : 3;
+            int channels = _options.Channels.NetworkChannels();
             var networkOptions = NetworkFactory.ResolveOptions(_options.ResolvedArchitecture, _options.Preset, _options.NetworkOptions);
             int highResPatch = SrTrainer.LowResPatchSize(data, _options.PatchSize, _options.ResolvedScale) * _options.ResolvedScale;
             if (_options.AdversarialLossWeight is not null && highResPatch % 16 != 0)
@@ -428,7 +428,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
     {
         using var scope = torch.NewDisposeScope();
         var rgb = ImageTensors.ToTensor(image);
-        var result = _options.Channels == SrChannels.Y ? ColorSpace.RgbToYCbCr(rgb).narrow(1, 0, 1) : rgb;
+        var result = _options.Channels == SrChannels.Rgb ? rgb : ColorSpace.RgbToYCbCr(rgb, fullRange: _options.Channels == SrChannels.Gray).narrow(1, 0, 1);
         return result[0].contiguous().MoveToOuterDisposeScope();
     }
 

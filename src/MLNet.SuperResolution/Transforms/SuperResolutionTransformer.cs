@@ -96,7 +96,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         ArgumentException.ThrowIfNullOrEmpty(path);
         var network = _upscaler.Network
             ?? throw new InvalidOperationException($"{Architecture} has no weights to save.");
-        PyTorchWeights.Save(network, path, WeightsWriter.Describe(Architecture, Scale, Channels == SrChannels.Y ? 1 : 3, NetworkOptions));
+        PyTorchWeights.Save(network, path, WeightsWriter.Describe(Architecture, Scale, Channels, NetworkOptions));
     }
 
     private static VersionInfo GetVersionInfo() => new(
@@ -248,7 +248,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         SrNetwork? network = null;
         if (ctx.Reader.ReadBoolByte())
         {
-            network = NetworkFactory.Create(architecture, scale, channels == SrChannels.Y ? 1 : 3, networkOptions);
+            network = NetworkFactory.Create(architecture, scale, channels.NetworkChannels(), networkOptions);
             bool found;
             try
             {

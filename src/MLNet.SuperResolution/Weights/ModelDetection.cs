@@ -17,6 +17,9 @@ internal sealed record DetectedModel(WeightsFile File, SrArchitecture Architectu
 
     public int Channels => Detection.Channels;
 
+    /// <summary>How the network sees the image: RGB, or for one channel Gray (community models) or Y (this library's Y networks).</summary>
+    public SrChannels ChannelMode => Detection.ChannelMode ?? (Channels == 1 ? SrChannels.Gray : SrChannels.Rgb);
+
     public SrNetworkOptions Options => Detection.Options;
 
     /// <summary>The file's key (canonical, without the extra prefix) to the network's.</summary>
@@ -96,14 +99,14 @@ internal static class ModelDetection
         var metadata = file.Metadata;
         if (!metadata.TryGetValue("mlnet.architecture", out var name) || !Enum.TryParse<SrArchitecture>(name, out var architecture)
             || !metadata.TryGetValue("mlnet.scale", out var scaleText) || !int.TryParse(scaleText, System.Globalization.CultureInfo.InvariantCulture, out int scale)
-            || !metadata.TryGetValue("mlnet.channels", out var channelsText) || !int.TryParse(channelsText, System.Globalization.CultureInfo.InvariantCulture, out int channels)
+            || !metadata.TryGetValue("mlnet.channels", out var channelsText) || !Enum.TryParse<SrChannels>(channelsText, out var mode) || !Enum.IsDefined(mode)
             || !metadata.TryGetValue("mlnet.options", out var optionsJson)
             || architecture == SrArchitecture.Bicubic)
             return null;
         try
         {
             var options = NetworkFactory.DeserializeOptions(architecture, optionsJson);
-            return (architecture, new Detection(options, scale, channels, "saved by this library"));
+            return (architecture, new Detection(options, scale, mode.NetworkChannels(), "saved by this library", ChannelMode: mode));
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or ArgumentException or NotSupportedException)
         {
@@ -184,11 +187,11 @@ internal static class ModelDetection
     {
         var closest = NetworkFactory.All
             .Where(d => d.MarkerKeys.Count > 0)
-            .Select(d => (d.Architecture, Present: d.MarkerKeys.Where(shapes.ContainsKey).ToList(), d.MarkerKeys.Count))
+            .Select(d => (d.Architecture, Present: d.MarkerKeys.Where(shapes.ContainsKey).ToList(), Missing: d.MarkerKeys.Where(k => !shapes.ContainsKey(k)).ToList(), d.MarkerKeys.Count))
             .Where(c => c.Present.Count > 0)
             .OrderByDescending(c => c.Present.Count / (double)c.Count)
             .Take(3)
-            .Select(c => $"{c.Architecture} ({c.Present.Count} of its {c.Count} marker keys: {Few(c.Present)})")
+            .Select(c => $"{c.Architecture} (has {Few(c.Present)}; {(c.Missing.Count == 0 ? "all its marker keys, but not their shapes" : $"lacks {Few(c.Missing)}")})")
             .ToList();
         var families = NetworkFactory.All.Where(d => d.MarkerKeys.Count > 0).Select(d => d.Architecture.ToString());
         return $"'{file.Name}' is not a network this library recognises from its keys (it detects {string.Join(", ", families)}). " +

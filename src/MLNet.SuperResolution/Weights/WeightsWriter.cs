@@ -101,12 +101,12 @@ internal static class WeightsWriter
         _ => throw new NotSupportedException($"safetensors has no dtype for {type}."),
     };
 
-    /// <summary>The metadata a network's file carries: architecture, scale, channels, options (JSON).</summary>
-    public static Dictionary<string, string> Describe(SrArchitecture architecture, int scale, int channels, SrNetworkOptions options) => new()
+    /// <summary>The metadata a network's file carries: architecture, scale, channels (Rgb, Y, Gray), options (JSON).</summary>
+    public static Dictionary<string, string> Describe(SrArchitecture architecture, int scale, SrChannels channels, SrNetworkOptions options) => new()
     {
         ["mlnet.architecture"] = architecture.ToString(),
         ["mlnet.scale"] = scale.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["mlnet.channels"] = channels.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["mlnet.channels"] = channels.ToString(),
         ["mlnet.options"] = Architectures.NetworkFactory.SerializeOptions(options),
     };
 }

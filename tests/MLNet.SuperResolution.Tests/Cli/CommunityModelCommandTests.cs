@@ -51,6 +51,7 @@ public sealed class CommunityModelCommandTests(ITestOutputHelper output) : IDisp
     [InlineData("compact-x1", 1)]
     [InlineData("span-x2", 2)]
     [InlineData("realplksr-x3-dysample", 3)]
+    [InlineData("esrgan-oldarch-x1-gray", 1)]
     public void Upscale_WithAWeightsFile_AndNoOtherOption_GivesTheLibrarysResult(string probe, int scale)
     {
         string input = _images.Crop("coffee.png", 20, 14, 200, 150), result = Path.Combine(_images.Directory, "out.png");
@@ -195,5 +196,41 @@ public sealed class CommunityModelCommandTests(ITestOutputHelper output) : IDisp
         using var expected = SuperResolutionUpscaler.FromTransformer(trained).Upscale(image);
         using var actual = upscaler.Upscale(image);
         Assert.Equal(expected.Pixels.ToArray(), actual.Pixels.ToArray());
+    }
+
+    [Fact]
+    public void AGrayscaleModel_SeesAGrayImagesOwnValues_AndKeepsItGray()
+    {
+        // A 1-channel community model was trained on grayscale images (full-range luma), not on the protocol's
+        // studio-swing Y: a gray pixel v must reach it as v / 255, and its output must come back as gray.
+        string probe = Probe("esrgan-oldarch-x1-gray");
+        Assert.Equal(SrChannels.Gray, SrModelFile.Inspect(probe).Channels);
+        const int width = 23, height = 17;
+        var gray = new byte[width * height];
+        new Random(5).NextBytes(gray);
+        using var image = MLImage.CreateFromPixels(width, height, MLPixelFormat.Rgba32, gray.SelectMany(v => new byte[] { v, v, v, 255 }).ToArray());
+
+        using var upscaler = SuperResolutionUpscaler.FromModelFile(probe);
+        using var result = upscaler.Upscale(image);
+
+        using var scope = NewDisposeScope();
+        using var network = MLNet.SuperResolution.Weights.ModelDetection.Detect(MLNet.SuperResolution.Weights.WeightsFile.Open(probe)).CreateNetwork();
+        using var noGrad = no_grad();
+        var expected = (network.forward(tensor(gray.Select(v => v / 255f).ToArray(), new long[] { 1, 1, height, width })).clamp(0, 1) * 255)
+            .round().flatten().data<float>().ToArray();
+        Assert.Equal(MLPixelFormat.Bgra32, result.PixelFormat);
+        var pixels = result.Pixels.ToArray();
+        int worst = 0, off = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            int b = pixels[4 * i], g = pixels[4 * i + 1], r = pixels[4 * i + 2];
+            Assert.True(Math.Abs(r - g) <= 1 && Math.Abs(g - b) <= 1, $"pixel {i} is not gray: {r},{g},{b}");
+            int error = (int)Math.Abs(g - expected[i]);
+            worst = Math.Max(worst, error);
+            off += error > 0 ? 1 : 0;
+        }
+
+        output.WriteLine($"{off} of {expected.Length} pixels one level off (float rounding), worst {worst}");
+        Assert.True(worst <= 1 && off <= expected.Length / 50, $"{off} pixels differ from the network's output on the gray values, by up to {worst} levels");
     }
 }

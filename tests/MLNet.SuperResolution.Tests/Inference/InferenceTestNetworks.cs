@@ -10,7 +10,7 @@ internal static class InferenceTestNetworks
     public static SrNetwork Build(SrArchitecture architecture, int scale, SrPreset preset, SrChannels channels, int seed = 1)
     {
         random.manual_seed(seed);
-        var network = NetworkFactory.Create(architecture, scale, channels == SrChannels.Y ? 1 : 3, SrModelZoo.Get(architecture).Options(preset));
+        var network = NetworkFactory.Create(architecture, scale, channels.NetworkChannels(), SrModelZoo.Get(architecture).Options(preset));
         network.eval();
         return network;
     }

@@ -45,7 +45,7 @@ public sealed class PrecisionAndLayoutTests(ITestOutputHelper output)
     public void ChannelsLast_EqualsTheNchwLayout_AndIsTheCpuDefault(SrArchitecture architecture, SrChannels channels, int scale)
     {
         using var scope = NewDisposeScope();
-        var input = Input(channels == SrChannels.Y ? 1 : 3);
+        var input = Input(channels.NetworkChannels());
         using var nchw = new SrUpscaler(architecture, scale, channels, Build(architecture, scale, SrPreset.Notes, channels), CPU,
             new SrInferenceOptions { ChannelsLast = false });
         using var nhwc = new SrUpscaler(architecture, scale, channels, Build(architecture, scale, SrPreset.Notes, channels), CPU,
@@ -69,7 +69,7 @@ public sealed class PrecisionAndLayoutTests(ITestOutputHelper output)
     public void BFloat16_IsCloseButNotEqual_AndLeavesTheFloat32NetworkAlone(SrArchitecture architecture, SrChannels channels, bool channelsLast)
     {
         using var scope = NewDisposeScope();
-        var input = Input(channels == SrChannels.Y ? 1 : 3);
+        var input = Input(channels.NetworkChannels());
         var network = Build(architecture, 2, SrPreset.Notes, channels);
         using var plain = new SrUpscaler(architecture, 2, channels, Build(architecture, 2, SrPreset.Notes, channels), CPU,
             new SrInferenceOptions { ChannelsLast = false }); // the NCHW float32 result, as network.forward gives it

@@ -148,6 +148,7 @@ public sealed class TiledInferenceTests(ITestOutputHelper output)
     [Theory]
     [InlineData(SrChannels.Rgb)]
     [InlineData(SrChannels.Y)]
+    [InlineData(SrChannels.Gray)]
     public void ImagesAboveThePixelBudgetAreTiledAutomatically(SrChannels channels)
     {
         using var network = Build(SrArchitecture.Espcn, 2, SrPreset.Notes, channels);

@@ -38,6 +38,7 @@ public sealed class PersistenceTests : IDisposable
     [Theory]
     [InlineData(SrChannels.Rgb)]
     [InlineData(SrChannels.Y)]
+    [InlineData(SrChannels.Gray)]
     public void SaveAndLoadInProcessGivesIdenticalOutput(SrChannels channels)
     {
         var ml = new MLContext(seed: 1);

@@ -26,7 +26,7 @@ public sealed class TensorLifetimeTests
     public void UpscalingDoesNotLeakTensors(SrArchitecture architecture, SrChannels channels)
     {
         using var upscaler = new SrUpscaler(architecture, 2, channels,
-            NetworkFactory.Create(architecture, 2, channels == SrChannels.Y ? 1 : 3), CPU);
+            NetworkFactory.Create(architecture, 2, channels.NetworkChannels()), CPU);
         var image = RandomImage(20, 16, 1);
         upscaler.Upscale(image); // warm-up: caches (e.g. the bicubic matrices) may be filled once
         long before = LiveTensors;
