@@ -94,6 +94,9 @@ internal static class WeightsFormats
                 ReadMetadata(ReadEntry(described, 1 << 16, WeightsWriter.ZipMetadataEntry), metadata);
             byte[] pickleBytes = ReadEntry(pickle, MaxPickleBytes, "data.pkl");
             var storages = new Dictionary<string, StorageRef>(StringComparer.Ordinal);
+            // Deflated entries can declare far more bytes than the file holds (a zip bomb): all storages together may
+            // expand to a few times the file, as tensors may (WeightsFile.CheckMaterialisedSize).
+            long declared = 0, expansionLimit = 4 * stream.Length + (64L << 20);
             using var pickleStream = new MemoryStream(pickleBytes, writable: false);
             return PickleMachine.Load(pickleStream, pickleBytes.Length, pid =>
             {
@@ -106,6 +109,10 @@ internal static class WeightsFormats
                 if (numel < 0 || numel > long.MaxValue / 8 || bytes > entry.Length)
                     throw new InvalidDataException(
                         $"storage '{key}' declares {numel:N0} {dtype.Name()} elements ({bytes:N0} bytes) but its zip entry holds {entry.Length:N0} bytes: the file is cut off or crafted");
+                declared += bytes;
+                if (declared > expansionLimit)
+                    throw new InvalidDataException(
+                        $"its storages declare more than {expansionLimit:N0} bytes, far more than the {stream.Length:N0}-byte file holds (compressed entries that expand without limit): it is crafted or corrupt");
                 var storage = new StorageRef(key, dtype, numel, FilePosition: -1, ZipEntry: entryName);
                 storages[key] = storage;
                 return storage;

@@ -192,6 +192,7 @@ public sealed class WeightsFileTests(ITestOutputHelper output) : IDisposable
         { "safetensors-shape-mismatch", "has the shape [1000000] of float32 but 8 bytes" },
         { "safetensors-not-json", "not valid JSON" },
         { "zip-directory-huge", "its zip directory of entries is" },
+        { "deflate-bomb", "compressed entries that expand without limit" },
     };
 
     [Theory]
@@ -228,6 +229,14 @@ public sealed class WeightsFileTests(ITestOutputHelper output) : IDisposable
                     var storage = new byte[1 << 16];
                     var tensors = Enumerable.Range(0, 5000).Select(i => new FileTensor($"w{i}", "FloatStorage", "0", storage, 1 << 14, 0, [1 << 14], [1])).ToList();
                     return ZipStateDict(tensors);
+                }
+
+            case "deflate-bomb":
+                {
+                    // One 1-element tensor of a deflated 128 MB storage of zeros: a file of about 130 KB.
+                    var zeros = new byte[128 << 20];
+                    var tensor = new FileTensor("w", "FloatStorage", "0", zeros, zeros.Length / 4, 0, [1], [1]);
+                    return Zip(StateDictPickle([tensor], legacy: false), [("0", zeros)], CompressionLevel.Optimal);
                 }
 
             case "truncated-pickle":
