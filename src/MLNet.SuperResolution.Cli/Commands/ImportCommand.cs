@@ -54,25 +54,15 @@ internal sealed class ImportCommand : Command<ImportCommand.Settings>
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
-        => settings.File is null ? ImportNamed(settings) : ImportDetected(settings);
-
-    private static int ImportDetected(Settings settings)
     {
         string output = Path.GetFullPath(settings.Output!);
         try
         {
             var ml = new MLContext();
-            var images = NetworkWeightsSettings.ImageInput(ml, settings.InputColumn);
-            using var model = ml.Transforms.ApplySuperResolutionModel(settings.OutputColumn, settings.InputColumn, settings.File!).Fit(images);
-            if (settings.Scale is { } scale && scale != model.Scale)
-            {
-                Console.Error.WriteLine($"error: --scale {scale} does not match the file, whose network upscales x{model.Scale}.");
-                return 1;
-            }
-
-            AtomicFile.WriteByPath(output, path => ml.Model.Save(model, images.Schema, path));
-            AnsiConsole.MarkupLineInterpolated(
-                $"Imported {model.Architecture} x{model.Scale} ({model.Channels}, {model.ParameterCount:N0} parameters, detected) from {settings.File} -> {output}");
+            var (transformer, schema, description) = settings.File is null ? ImportNamed(ml, settings) : ImportDetected(ml, settings);
+            using var model = transformer;
+            AtomicFile.WriteByPath(output, path => ml.Model.Save(model, schema, path));
+            AnsiConsole.MarkupLineInterpolated($"Imported {description} -> {output}");
             AnsiConsole.MarkupLineInterpolated(
                 $"[grey]Load it with mlContext.Model.Load; it maps the image column '{settings.InputColumn}' to '{settings.OutputColumn}'.[/]");
             return 0;
@@ -84,28 +74,26 @@ internal sealed class ImportCommand : Command<ImportCommand.Settings>
         }
     }
 
-    private static int ImportNamed(Settings settings)
+    /// <summary>The file's detected network; --scale, when given, must be the file's.</summary>
+    private static (SuperResolutionTransformer Model, DataViewSchema Schema, string Description) ImportDetected(MLContext ml, Settings settings)
     {
-        var architecture = settings.ParsedArchitecture;
-        int scale = settings.Scale!.Value;
-        var channels = settings.ParsedChannels;
-        string output = Path.GetFullPath(settings.Output!);
-        try
+        var images = NetworkWeightsSettings.ImageInput(ml, settings.InputColumn);
+        var model = ml.Transforms.ApplySuperResolutionModel(settings.OutputColumn, settings.InputColumn, settings.File!).Fit(images);
+        if (settings.Scale is { } scale && scale != model.Scale)
         {
-            var ml = new MLContext();
-            var (transformer, schema) = settings.CreateTransformer(ml, settings.InputColumn, settings.OutputColumn);
-            using var model = transformer;
-            AtomicFile.WriteByPath(output, path => ml.Model.Save(model, schema, path));
-            AnsiConsole.MarkupLineInterpolated(
-                $"Imported {architecture} x{scale} ({channels}, {settings.ParsedPreset}, {model.ParameterCount:N0} parameters) from {settings.Weights} -> {output}");
-            AnsiConsole.MarkupLineInterpolated(
-                $"[grey]Load it with mlContext.Model.Load; it maps the image column '{settings.InputColumn}' to '{settings.OutputColumn}'.[/]");
-            return 0;
+            model.Dispose();
+            throw new ArgumentException($"--scale {scale} does not match the file, whose network upscales x{model.Scale}.");
         }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
+
+        return (model, images.Schema,
+            $"{model.Architecture} x{model.Scale} ({model.Channels}, {model.ParameterCount:N0} parameters, detected) from {settings.File}");
+    }
+
+    /// <summary>The zoo network named by --arch, --scale, --preset and --channels, with --weights.</summary>
+    private static (SuperResolutionTransformer Model, DataViewSchema Schema, string Description) ImportNamed(MLContext ml, Settings settings)
+    {
+        var (model, schema) = settings.CreateTransformer(ml, settings.InputColumn, settings.OutputColumn);
+        return (model, schema,
+            $"{settings.ParsedArchitecture} x{settings.Scale!.Value} ({settings.ParsedChannels}, {settings.ParsedPreset}, {model.ParameterCount:N0} parameters) from {settings.Weights}");
     }
 }
