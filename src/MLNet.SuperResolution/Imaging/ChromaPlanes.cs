@@ -6,9 +6,9 @@ using System.Runtime.Intrinsics.X86;
 namespace MLNet.SuperResolution.Imaging;
 
 /// <summary>
-/// The Cb and Cr planes (on <see cref="ColorSpace.RgbToYCbCr(TorchSharp.torch.Tensor)"/>'s scale, value / 255) of an LR region, kept beside a Y
+/// The Cb and Cr planes (on <see cref="ColorSpace.RgbToYCbCr"/>'s scale, value / 255) of an LR region, kept beside a Y
 /// network's input so that the 8-bit write can upscale them with MATLAB bicubic row by row as it converts the network's
-/// Y back to RGB (<see cref="ImageTensors.WriteFromLuma(TorchSharp.torch.Tensor, ChromaPlanes, int, RgbRegionWriter, int, int)"/>): no full-size Cb/Cr tensor, no concatenation. The region is
+/// Y back to RGB (<see cref="ImageTensors.WriteFromLuma"/>): no full-size Cb/Cr tensor, no concatenation. The region is
 /// the whole image, or a tile with at least <see cref="MatlabImresize.UpscaleReach"/> pixels of context wherever it
 /// does not touch the image's border (so clamping at the region's edge is clamping at the image's edge).
 /// </summary>

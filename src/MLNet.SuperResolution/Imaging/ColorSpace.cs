@@ -49,7 +49,7 @@ internal static class ColorSpace
     public static readonly (float[] Matrix, float[] Offset) FullRangeYCbCrToRgbSingle = Single(FromFullRangeYCbCr);
 
     /// <summary>
-    /// <see cref="RgbToYCbCr(Tensor)"/>'s map in float32 for the fused conversion of 8-bit pixels (<c>ImageTensors.ToLuma</c>):
+    /// <see cref="RgbToYCbCr"/>'s map in float32 for the fused conversion of 8-bit pixels (<c>ImageTensors.ToLuma</c>):
     /// the 3x3 matrix row-major (rows Y, Cb, Cr) and the 3 offsets.
     /// </summary>
     public static readonly (float[] Matrix, float[] Offset) RgbToYCbCrSingle = Single(ToYCbCr);
@@ -66,13 +66,11 @@ internal static class ColorSpace
 
     /// <summary>[N, 3, H, W] RGB in [0,1] -> [N, 3, H, W] (Y, Cb, Cr) / 255; Y in [16/255, 235/255].</summary>
     /// <param name="rgb">RGB in [0, 1], [N, 3, H, W], any floating dtype and device.</param>
+    /// <param name="fullRange">JFIF's full-range YCbCr instead (Y in [0, 1], Cb and Cr around 0.5; <see cref="SrChannels.Gray"/>).</param>
     /// <returns>(Y, Cb, Cr) / 255 with the same shape, dtype and device; differentiable.</returns>
-    public static Tensor RgbToYCbCr(Tensor rgb) => Apply(rgb, ToYCbCr);
+    public static Tensor RgbToYCbCr(Tensor rgb, bool fullRange = false) => Apply(rgb, fullRange ? ToFullRangeYCbCr : ToYCbCr);
 
-    /// <summary><see cref="RgbToYCbCr(Tensor)"/>, or with <paramref name="fullRange"/> JFIF's full-range YCbCr (Y in [0, 1]).</summary>
-    public static Tensor RgbToYCbCr(Tensor rgb, bool fullRange) => Apply(rgb, fullRange ? ToFullRangeYCbCr : ToYCbCr);
-
-    /// <summary>Inverse of <see cref="RgbToYCbCr(Tensor)"/> (no clamping).</summary>
+    /// <summary>Inverse of <see cref="RgbToYCbCr"/> (no clamping).</summary>
     /// <param name="ycbcr">(Y, Cb, Cr) / 255, [N, 3, H, W].</param>
     /// <returns>RGB (nominally in [0, 1]) with the same shape, dtype and device; differentiable.</returns>
     public static Tensor YCbCrToRgb(Tensor ycbcr) => Apply(ycbcr, ToRgb);

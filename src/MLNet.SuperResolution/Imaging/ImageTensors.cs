@@ -46,18 +46,12 @@ internal static class ImageTensors
     /// <summary>
     /// The <paramref name="width"/> x <paramref name="height"/> region at (<paramref name="left"/>, <paramref name="top"/>)
     /// of an 8-bit image as a Y network's input: Y / 255 as a float32 [1, 1, height, width] tensor, and Cb / 255, Cr / 255
-    /// in <paramref name="chroma"/> (the caller disposes it) for <see cref="WriteFromLuma(Tensor, ChromaPlanes, int, RgbRegionWriter, int, int)"/>. One vectorised pass from the
-    /// bytes (byte / 255, then <see cref="ColorSpace.RgbToYCbCr(Tensor)"/>'s map in float32), where the tensor path took a
-    /// conversion, a division, a 3x3 product and its offsets over full-size float planes.
+    /// in <paramref name="chroma"/> (the caller disposes it) for <see cref="WriteFromLuma"/>. One vectorised pass from the
+    /// bytes (byte / 255, then <see cref="ColorSpace.RgbToYCbCr"/>'s map in float32), where the tensor path took a
+    /// conversion, a division, a 3x3 product and its offsets over full-size float planes. With <paramref name="fullRange"/>,
+    /// JFIF's full-range luma and chroma instead (<see cref="SrChannels.Gray"/>).
     /// </summary>
-    public static Tensor ToLuma(RgbImage image, int left, int top, int width, int height, Device? device, out ChromaPlanes chroma)
-        => ToLuma(image, left, top, width, height, device, out chroma, fullRange: false);
-
-    /// <summary>
-    /// <see cref="ToLuma(RgbImage, int, int, int, int, Device?, out ChromaPlanes)"/>, or with <paramref name="fullRange"/>
-    /// JFIF's full-range luma and chroma (<see cref="SrChannels.Gray"/>).
-    /// </summary>
-    public static Tensor ToLuma(RgbImage image, int left, int top, int width, int height, Device? device, out ChromaPlanes chroma, bool fullRange)
+    public static Tensor ToLuma(RgbImage image, int left, int top, int width, int height, Device? device, out ChromaPlanes chroma, bool fullRange = false)
     {
         var map = fullRange ? ColorSpace.FullRangeRgbToYCbCrSingle : ColorSpace.RgbToYCbCrSingle;
         CheckRegion(image, left, top, width, height);
@@ -132,18 +126,12 @@ internal static class ImageTensors
     /// A Y network's output to 8-bit RGB: <paramref name="luma"/> is Y / 255 of the region at (<paramref name="left"/>,
     /// <paramref name="top"/>) of the output, [1, 1, h, w] (or [1, h, w]) with h and w multiples of
     /// <paramref name="scale"/>; <paramref name="chroma"/> holds the LR Cb/Cr of an LR region containing that region's
-    /// source (<see cref="ToLuma(RgbImage, int, int, int, int, Device?, out ChromaPlanes)"/>), which are upscaled with MATLAB bicubic row by row; each output row is then converted
+    /// source (<see cref="ToLuma"/>), which are upscaled with MATLAB bicubic row by row; each output row is then converted
     /// to RGB (<see cref="ColorSpace.YCbCrToRgb"/>'s map in float32) and to bytes as <see cref="ToImage"/> does, in one
-    /// vectorised pass, and the planar bytes go to <paramref name="write"/>.
+    /// vectorised pass, and the planar bytes go to <paramref name="write"/>. With <paramref name="fullRange"/>, JFIF's
+    /// full-range inverse instead (<see cref="SrChannels.Gray"/>).
     /// </summary>
-    public static void WriteFromLuma(Tensor luma, ChromaPlanes chroma, int scale, RgbRegionWriter write, int left, int top)
-        => WriteFromLuma(luma, chroma, scale, write, left, top, fullRange: false);
-
-    /// <summary>
-    /// <see cref="WriteFromLuma(Tensor, ChromaPlanes, int, RgbRegionWriter, int, int)"/>, or with <paramref name="fullRange"/>
-    /// JFIF's full-range inverse (<see cref="SrChannels.Gray"/>).
-    /// </summary>
-    public static void WriteFromLuma(Tensor luma, ChromaPlanes chroma, int scale, RgbRegionWriter write, int left, int top, bool fullRange)
+    public static void WriteFromLuma(Tensor luma, ChromaPlanes chroma, int scale, RgbRegionWriter write, int left, int top, bool fullRange = false)
     {
         var map = fullRange ? ColorSpace.FullRangeYCbCrToRgbSingle : ColorSpace.YCbCrToRgbSingle;
         using var scope = NewDisposeScope();

@@ -151,8 +151,8 @@ internal sealed class SrUpscaler : IDisposable
 
     /// <summary>
     /// A Y network's upscale (protocol step 5): the network runs on Y (read from the 8-bit pixels together with the LR
-    /// Cb/Cr, <see cref="ImageTensors.ToLuma(RgbImage, int, int, int, int, Device?, out ChromaPlanes)"/>), and the write upscales Cb/Cr with bicubic row by row and converts back
-    /// to RGB (<see cref="ImageTensors.WriteFromLuma(Tensor, ChromaPlanes, int, RgbRegionWriter, int, int)"/>). Tiled, each tile keeps its own Cb/Cr with at least
+    /// Cb/Cr, <see cref="ImageTensors.ToLuma"/>), and the write upscales Cb/Cr with bicubic row by row and converts back
+    /// to RGB (<see cref="ImageTensors.WriteFromLuma"/>). Tiled, each tile keeps its own Cb/Cr with at least
     /// <see cref="MatlabImresize.UpscaleReach"/> LR pixels of context, so that its bicubic equals the whole image's.
     /// </summary>
     private void UpscaleLumaInto(RgbImage lowRes, RgbRegionWriter writeRgb)
