@@ -20,7 +20,7 @@ internal sealed record BenchCase(SrArchitecture Architecture, SrPreset Preset, S
     public string Name => $"{Architecture}-{Preset}-{(Channels == SrChannels.Y ? "Y" : "RGB")}-x{Scale}";
 
     /// <summary>1 (Y) or 3 (RGB).</summary>
-    public int ChannelCount => Channels == SrChannels.Rgb ? 3 : 1;
+    public int ChannelCount => Channels.NetworkChannels();
 
     /// <summary>Builds the network with torch seeded by <paramref name="seed"/> (the library's own initialisation).</summary>
     public SrNetwork Build(int seed = 1)

@@ -53,7 +53,7 @@ internal static class DeviceCheck
         bool tf32Default = backends.cudnn.allow_tf32;
         // Every architecture at its Notes preset, and FSRCNN's Y tail (a 1-channel transposed convolution, padded on the CPU only).
         var cases = NetworkFactory.All.Where(d => d.Architecture != SrArchitecture.Bicubic)
-            .Select(d => (Descriptor: d, Preset: SrPreset.Notes, Channels: d.NotesChannels == SrChannels.Y ? 1 : 3, Scale: d.Scales.Contains(2) ? 2 : d.Scales[0]))
+            .Select(d => (Descriptor: d, Preset: SrPreset.Notes, Channels: d.NotesChannels.NetworkChannels(), Scale: d.Scales.Contains(2) ? 2 : d.Scales[0]))
             .Concat(new[] { 2, 4 }.Select(s => (Descriptor: NetworkFactory.Describe(SrArchitecture.Fsrcnn), Preset: SrPreset.Paper, Channels: 1, Scale: s)));
         foreach (var (descriptor, preset, channels, scale) in cases)
         {

@@ -47,7 +47,7 @@ public class DenseFamilyTests(ITestOutputHelper output)
     public void PaperPreset_TrainableParameters_MatchReference(SrArchitecture architecture, int scale, long reference)
     {
         var descriptor = NetworkFactory.Describe(architecture);
-        int channels = descriptor.PaperChannels == SrChannels.Y ? 1 : 3;
+        int channels = descriptor.PaperChannels.NetworkChannels();
         using var network = NetworkFactory.Create(architecture, scale, channels);
         long ours = network.TrainableParameterCount;
         output.WriteLine($"{architecture} x{scale} ({channels} ch): ours {ours:N0}, reference {reference:N0}");
@@ -74,7 +74,7 @@ public class DenseFamilyTests(ITestOutputHelper output)
     public void PaperPreset_StateDict_HasReferenceKeys(SrArchitecture architecture, int scale, string[] keys)
     {
         var descriptor = NetworkFactory.Describe(architecture);
-        using var network = NetworkFactory.Create(architecture, scale, descriptor.PaperChannels == SrChannels.Y ? 1 : 3);
+        using var network = NetworkFactory.Create(architecture, scale, descriptor.PaperChannels.NetworkChannels());
         var stateDict = network.state_dict();
         foreach (string key in keys)
             Assert.True(stateDict.ContainsKey(key), $"{architecture} lacks {key}; has {string.Join(", ", stateDict.Keys.Take(40))}");

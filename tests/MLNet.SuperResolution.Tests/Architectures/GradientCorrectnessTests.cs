@@ -35,20 +35,8 @@ public class GradientCorrectnessTests(ITestOutputHelper output)
         var layer = ChannelPaddedConv2d.Create(32, outChannels, 3, padding: 1);
         var input = randn(16, 32, 12, 10);
         var upstream = randn(16, outChannels, 12, 10);
-
-        (Tensor Input, Tensor Weight) Gradients(ScalarType type)
-        {
-            layer.to(type);
-            layer.zero_grad();
-            var x = input.to(type).requires_grad_(true);
-            var y = layer.forward(x);
-            y.backward([upstream.to(type)]);
-            var weight = layer.parameters().First();
-            return (x.grad!.to(float64), weight.grad!.to(float64));
-        }
-
-        var exact = Gradients(float64);
-        var single = Gradients(float32);
+        var exact = ForwardAndBackward(layer, input, upstream, float64);
+        var single = ForwardAndBackward(layer, input, upstream, float32);
         double inputError = Float64Reference.RelativeMaxError(single.Input, exact.Input), weightError = Float64Reference.RelativeMaxError(single.Weight, exact.Weight);
         output.WriteLine($"32 -> {outChannels}, batch 16: input-gradient error {inputError:E2}, weight-gradient error {weightError:E2}");
         Assert.True(inputError < 1e-4, $"input gradient relative error {inputError:E2}");
@@ -97,26 +85,26 @@ public class GradientCorrectnessTests(ITestOutputHelper output)
         var layer = ChannelPaddedConv2d.Create(channels, channels, (kernelHeight, kernelWidth), (padHeight, padWidth), (dilation, dilation));
         var input = randn(8, channels, 19, 21);
         var upstream = randn(8, channels, 19, 21);
-
-        (Tensor Output, Tensor Input, Tensor Weight) Run(ScalarType type)
-        {
-            layer.to(type);
-            layer.zero_grad();
-            var x = input.to(type).requires_grad_(true);
-            var y = layer.forward(x);
-            y.backward([upstream.to(type)]);
-            var weight = layer.parameters().First();
-            return (y.detach().to(float64), x.grad!.to(float64), weight.grad!.to(float64));
-        }
-
-        var exact = Run(float64);
-        var single = Run(float32);
+        var exact = ForwardAndBackward(layer, input, upstream, float64);
+        var single = ForwardAndBackward(layer, input, upstream, float32);
         Assert.Equal(new long[] { 8, channels, 19, 21 }, exact.Output.shape);
         double outputError = Float64Reference.RelativeMaxError(single.Output, exact.Output);
         double inputError = Float64Reference.RelativeMaxError(single.Input, exact.Input);
         double weightError = Float64Reference.RelativeMaxError(single.Weight, exact.Weight);
         output.WriteLine($"{channels} ch, {kernelHeight}x{kernelWidth} dilation {dilation}: forward {outputError:E2}, input gradient {inputError:E2}, weight gradient {weightError:E2}");
         Assert.True(outputError < 1e-4 && inputError < 1e-4 && weightError < 1e-4, $"{outputError:E2} {inputError:E2} {weightError:E2}");
+    }
+
+    /// <summary>The layer in <paramref name="type"/>: its output, input gradient and weight gradient for <paramref name="upstream"/>, as float64.</summary>
+    private static (Tensor Output, Tensor Input, Tensor Weight) ForwardAndBackward(nn.Module<Tensor, Tensor> layer, Tensor input, Tensor upstream, ScalarType type)
+    {
+        layer.to(type);
+        layer.zero_grad();
+        var x = input.to(type).requires_grad_(true);
+        var y = layer.forward(x);
+        y.backward([upstream.to(type)]);
+        var weight = layer.parameters().First();
+        return (y.detach().to(float64), x.grad!.to(float64), weight.grad!.to(float64));
     }
 
     [Theory]

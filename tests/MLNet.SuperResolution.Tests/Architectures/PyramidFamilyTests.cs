@@ -38,7 +38,7 @@ public sealed class PyramidFamilyTests
     public void PaperPreset_ParameterCount_MatchesReference(SrArchitecture architecture, int scale, long reference)
     {
         var descriptor = NetworkFactory.Describe(architecture);
-        int channels = descriptor.PaperChannels == SrChannels.Y ? 1 : 3;
+        int channels = descriptor.PaperChannels.NetworkChannels();
         using var network = NetworkFactory.Create(architecture, scale, channels, descriptor.Options(SrPreset.Paper));
         _output.WriteLine($"{architecture} x{scale} C{channels}: ours {network.TrainableParameterCount:N0}, reference {reference:N0}");
         Assert.Equal(reference, network.TrainableParameterCount);

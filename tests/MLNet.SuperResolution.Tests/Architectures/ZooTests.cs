@@ -63,7 +63,7 @@ public sealed class ZooTests(ITestOutputHelper output)
     {
         random.manual_seed(seed);
         var info = SrModelZoo.Get(architecture);
-        return NetworkFactory.Create(architecture, scale, info.Channels(preset) == SrChannels.Y ? 1 : 3, info.Options(preset));
+        return NetworkFactory.Create(architecture, scale, info.Channels(preset).NetworkChannels(), info.Options(preset));
     }
 
     [Theory]

@@ -76,7 +76,7 @@ public sealed class ModelsCommandTests(ITestOutputHelper output)
         var row = Rows.Value.Single(r => r.Architecture == architecture.ToString() && r.Preset == nameof(SrPreset.Paper) && r.Scale == scale);
         double tolerance = 0.01 * reference + halfUnit;
         output.WriteLine($"{architecture} x{scale}: ours {row.Parameters:N0}, reference {reference:N0} (±{tolerance:N0}), {row.ChannelSpace}");
-        Assert.Equal(SrModelZoo.Get(architecture).PaperChannels == SrChannels.Y ? 1 : 3, row.Channels);
+        Assert.Equal(SrModelZoo.Get(architecture).PaperChannels.NetworkChannels(), row.Channels);
         Assert.True(Math.Abs(row.Parameters - reference) <= tolerance,
             $"{architecture} x{scale}: {row.Parameters:N0} parameters, reference {reference:N0} ± {tolerance:N0}");
     }
