@@ -40,6 +40,8 @@ internal sealed class ImportCommand : Command<ImportCommand.Settings>
             {
                 if (Architecture is not null || Weights is not null)
                     return ValidationResult.Error("Give either FILE (its network is detected) or --arch/--scale/--weights, not both.");
+                if (OptionsNeedingArchitecture("FILE's network is detected from the file.") is { } ignored)
+                    return ValidationResult.Error(ignored);
                 if (string.IsNullOrWhiteSpace(Output))
                     return ValidationResult.Error("--output is required, e.g. `sr import 4x-model.pth -o model.zip`.");
                 return System.IO.File.Exists(File) ? ValidationResult.Success() : ValidationResult.Error($"Weights file not found: {File}");

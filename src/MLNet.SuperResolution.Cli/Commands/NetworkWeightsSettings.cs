@@ -24,8 +24,7 @@ internal abstract class NetworkWeightsSettings : CommandSettings
 
     [CommandOption("--preset <PRESET>")]
     [Description("The configuration the weights are for: Paper (default) or Notes.")]
-    [DefaultValue("Paper")]
-    public string Preset { get; init; } = "Paper";
+    public string? Preset { get; init; }
 
     [CommandOption("--channels <CHANNELS>")]
     [Description("Rgb, Y (the protocol's studio-swing luma) or Gray (full-range luma); default: the channels the preset was trained on (Paper: the paper's).")]
@@ -33,7 +32,7 @@ internal abstract class NetworkWeightsSettings : CommandSettings
 
     internal SrArchitecture ParsedArchitecture => Enum.Parse<SrArchitecture>(Architecture!, ignoreCase: true);
 
-    internal SrPreset ParsedPreset => Enum.Parse<SrPreset>(Preset, ignoreCase: true);
+    internal SrPreset ParsedPreset => Preset is null ? SrPreset.Paper : Enum.Parse<SrPreset>(Preset, ignoreCase: true);
 
     internal SrChannels ParsedChannels => Channels is null
         ? SrModelZoo.Get(ParsedArchitecture).Channels(ParsedPreset)
@@ -56,7 +55,18 @@ internal abstract class NetworkWeightsSettings : CommandSettings
             return $"{architecture} needs --weights (a PyTorch state_dict).";
         if (Weights is not null && !File.Exists(Weights))
             return $"Weights file not found: {Weights}";
-        return UnknownName<SrPreset>("preset", Preset) ?? (Channels is null ? null : UnknownName<SrChannels>("channels", Channels));
+        return (Preset is null ? null : UnknownName<SrPreset>("preset", Preset)) ?? (Channels is null ? null : UnknownName<SrChannels>("channels", Channels));
+    }
+
+    /// <summary>
+    /// The options that only describe a network named by --arch (--weights, --preset, --channels), given without it:
+    /// they would be ignored, so they are refused. Null when there are none.
+    /// </summary>
+    protected string? OptionsNeedingArchitecture(string instead)
+    {
+        var given = new[] { ("--weights", Weights), ("--preset", Preset), ("--channels", Channels) }.Where(o => o.Item2 is not null).Select(o => o.Item1).ToList();
+        return given.Count == 0 ? null
+            : $"{string.Join(", ", given)} describe{(given.Count == 1 ? "s" : "")} a network named by --arch; {instead}";
     }
 
     /// <summary>

@@ -98,6 +98,10 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
                 return ValidationResult.Error($"Model file not found: {Model}");
             if (Architecture is not null && NetworkProblem() is { } problem)
                 return ValidationResult.Error(problem);
+            if (Architecture is null && OptionsNeedingArchitecture(Model is null
+                    ? "the embedded default model is RGB EDSR (give --arch A --scale S --weights FILE for other weights)."
+                    : "--model's file says its network itself.") is { } ignored)
+                return ValidationResult.Error(ignored);
 
             if (Format is not null && !new[] { "png", "jpg", "jpeg", "webp", "bmp" }.Contains(Format.TrimStart('.').ToLowerInvariant()))
                 return ValidationResult.Error($"Unknown --format '{Format}'; one of: png, jpg, webp, bmp.");

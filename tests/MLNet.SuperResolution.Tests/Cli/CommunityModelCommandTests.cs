@@ -198,6 +198,27 @@ public sealed class CommunityModelCommandTests(ITestOutputHelper output) : IDisp
         Assert.Equal(expected.Pixels.ToArray(), actual.Pixels.ToArray());
     }
 
+    [Theory]
+    [InlineData("upscale", "--channels", "Gray")]
+    [InlineData("upscale", "--preset", "Notes")]
+    [InlineData("upscale", "--weights", "")]
+    [InlineData("import", "--channels", "Y")]
+    [InlineData("import", "--preset", "Paper")]
+    public void OptionsOfANamedNetwork_WithADetectedFile_AreRefused_NotIgnored(string command, string option, string value)
+    {
+        // The file says its network: --channels, --preset or --weights would be ignored, so they are an error.
+        string input = _images.Crop("coffee.png", 12, 10), result = Path.Combine(_images.Directory, command == "import" ? "out.zip" : "out.png");
+        string probe = Probe("compact-x4");
+        var arguments = command == "import" ? new List<string> { "import", probe } : ["upscale", input, "--model", probe];
+        arguments.AddRange([option, value.Length == 0 ? probe : value, "-o", result]);
+
+        var (code, stdout, stderr) = Sr(arguments.ToArray());
+
+        Assert.NotEqual(0, code);
+        Assert.Contains($"{option} describes a network named by --arch", stdout + stderr);
+        Assert.False(File.Exists(result));
+    }
+
     [Fact]
     public void AGrayscaleModel_SeesAGrayImagesOwnValues_AndKeepsItGray()
     {
