@@ -10,6 +10,7 @@ var app = new CommandApp();
 app.Configure(config =>
 {
     config.SetApplicationName("sr");
+    config.UseStrictParsing(); // an unknown option is an error, never dropped (a mistyped --model would run the default model)
     config.AddCommand<ModelsCommand>("models")
         .WithDescription("List every network: presets, scales, parameter counts, channels, paper and reference implementation.")
         .WithExample("models")
