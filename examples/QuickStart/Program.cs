@@ -4,13 +4,14 @@
 //                                                          save the model, reload it in a fresh process, write a PNG
 //   dotnet run --project examples/QuickStart -- load <model.zip> <image> <output.png>
 //                                                          the fresh-process step on its own
+//   dotnet run --project examples/QuickStart -- readme     the README's "The pipeline in code" (ReadmeSample.cs)
 using System.Diagnostics;
 using System.Reflection;
 using Microsoft.ML;
 using MLNet.SuperResolution;
 
-return args.Length > 0 && args[0] == "load"
-    ? QuickStart.LoadAndUpscale(args)
+return args.Length > 0 && args[0] == "load" ? QuickStart.LoadAndUpscale(args)
+    : args.Length > 0 && args[0] == "readme" ? ReadmeSample.Run()
     : QuickStart.TrainEvaluateSave(args);
 
 /// <summary>A row of the input data: the path of an image file.</summary>

@@ -1,3 +1,5 @@
+using System.Reflection;
+using MLNet.SuperResolution.Cli;
 using MLNet.SuperResolution.Cli.Commands;
 using MLNet.SuperResolution.Inference;
 using Spectre.Console.Cli;
@@ -6,11 +8,41 @@ using Spectre.Console.Cli;
 // pages for each (10-20% faster, and no slow processes; docs/performance.md). Environment settings take precedence.
 NativeHeap.PreferReuse();
 
+// Piped or redirected output is a log: no wrapping at an assumed 80 columns (paths and table rows stay whole).
+if (Console.IsOutputRedirected)
+    Spectre.Console.AnsiConsole.Profile.Width = 4096;
+
+// The first Ctrl+C asks the command to stop where it can (between files, after a training step, with a checkpoint),
+// say what was done and how to go on, and exit 130; a second one ends the process at once.
+using var interrupt = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    if (interrupt.IsCancellationRequested)
+        return;
+    e.Cancel = true;
+    Console.Error.WriteLine("Interrupt: stopping after the current file or training step (Ctrl+C again stops at once).");
+    interrupt.Cancel();
+};
+
+var settingsByCommand = new Dictionary<string, Type>
+{
+    ["models"] = typeof(ModelsCommand.Settings),
+    ["upscale"] = typeof(UpscaleCommand.Settings),
+    ["train"] = typeof(TrainCommand.Settings),
+    ["eval"] = typeof(EvalCommand.Settings),
+    ["import"] = typeof(ImportCommand.Settings),
+    ["inspect"] = typeof(InspectCommand.Settings),
+};
+var errors = new CliErrors(settingsByCommand, Console.Error);
+
 var app = new CommandApp();
 app.Configure(config =>
 {
     config.SetApplicationName("sr");
+    config.SetApplicationVersion(typeof(MLNet.SuperResolution.SuperResolutionUpscaler).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "unknown");
     config.UseStrictParsing(); // an unknown option is an error, never dropped (a mistyped --model would run the default model)
+    config.SetExceptionHandler((exception, _) => errors.Handle(exception, args)); // stderr, "error: ...", exit 2 for usage
+    config.CancellationExitCode(ExitCodes.Interrupted);
     config.AddCommand<ModelsCommand>("models")
         .WithDescription("List every network: presets, scales, parameter counts, channels, paper and reference implementation.")
         .WithExample("models")
@@ -27,7 +59,7 @@ app.Configure(config =>
     config.AddCommand<EvalCommand>("eval")
         .WithDescription("Evaluate a model on high-resolution images with the SR protocol (PSNR/SSIM on Y, border shaved), next to bicubic.")
         .WithExample("eval", "--model", "espcn-x2.zip", "Set5/HR")
-        .WithExample("eval", "--model", "espcn-x2.zip", "Set5/HR", "--lr", "Set5/LR_bicubic/X2", "--json");
+        .WithExample("eval", "--model", "espcn-x2.zip", "Set5/HR", "--low-res", "Set5/LR_bicubic/X2", "--json");
     config.AddCommand<ImportCommand>("import")
         .WithDescription("Turn a PyTorch state_dict (.pth or .safetensors) into an ML.NET model zip: a community model's network is detected; a zoo network is named (mismatched keys and shapes are listed).")
         .WithExample("import", "4x-RealESRGAN.pth", "-o", "realesrgan-x4.zip")
@@ -37,4 +69,4 @@ app.Configure(config =>
         .WithExample("inspect", "4x-RealESRGAN.pth")
         .WithExample("inspect", "model.safetensors", "--json");
 });
-return app.Run(args);
+return app.Run(args, interrupt.Token);

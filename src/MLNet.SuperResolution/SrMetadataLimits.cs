@@ -82,3 +82,15 @@ public sealed class SrWarningEventArgs(string source, string message) : EventArg
     /// <summary>The warning, naming the file.</summary>
     public string Message { get; } = message;
 }
+
+/// <summary>How far a tiled upscale is (<see cref="SuperResolutionUpscaler.TileProgress"/>).</summary>
+/// <param name="tilesDone">Tiles finished so far, 1 to <paramref name="tileCount"/>.</param>
+/// <param name="tileCount">Tiles of the current image.</param>
+public sealed class SrTileProgressEventArgs(int tilesDone, int tileCount) : EventArgs
+{
+    /// <summary>Tiles finished so far.</summary>
+    public int TilesDone { get; } = tilesDone;
+
+    /// <summary>Tiles of the current image.</summary>
+    public int TileCount { get; } = tileCount;
+}

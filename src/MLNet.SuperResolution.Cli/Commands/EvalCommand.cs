@@ -20,19 +20,26 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandArgument(0, "<HR_IMAGES>")]
-        [Description("High-resolution (ground-truth) images: a folder, a file, or a wildcard pattern in one folder.")]
-        public string Input { get; init; } = string.Empty;
+        [Description("High-resolution (ground-truth) images: files, folders, or wildcard patterns in one folder, any number (each file once).")]
+        public string[] Inputs { get; init; } = [];
 
         [CommandOption("--model <MODEL_ZIP>")]
-        [Description("The model zip (from `sr train`, `sr import` or Model.Save), or a community model's weights (.pth, .safetensors), detected.")]
+        [Description("The model zip (from `sr train`, `sr import` or Model.Save), or a community model's weights (.pth, .safetensors), detected; default: the embedded default model for --scale.")]
         public string? Model { get; init; }
 
-        [CommandOption("--lr <LR_IMAGES>")]
+        [CommandOption("--low-res <LR_FOLDER>")]
         [Description("A folder of low-resolution inputs with the same file names (e.g. the MATLAB-made LR files of a benchmark); default: made with DownscaleImages (MATLAB bicubic).")]
-        public string? LowRes { get; init; }
+        public string? LowResFolder { get; init; }
 
-        [CommandOption("--scale <SCALE>")]
-        [Description("Checked against the model when given.")]
+        /// <summary>The old name of --low-res (hidden; `sr train` used --lr for its learning rate).</summary>
+        [CommandOption("--lr <LR_FOLDER>", IsHidden = true)]
+        public string? LowResOldName { get; init; }
+
+        /// <summary>The low-resolution folder, by either name.</summary>
+        internal string? LowRes => LowResFolder ?? LowResOldName;
+
+        [CommandOption("-s|--scale <SCALE>")]
+        [Description("Checked against --model when given; without --model, the embedded default model's scale (2, 3 or 4; default 2).")]
         public int? Scale { get; init; }
 
         [CommandOption("--skip-bad-images")]
@@ -45,12 +52,14 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
 
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Model))
-                return ValidationResult.Error("--model <MODEL_ZIP> is required, e.g. `sr eval --model espcn-x2.zip Set5/HR`.");
-            if (!File.Exists(Model))
+            if (Model is null && Scale is { } scale && !SrDefaultModel.Scales.Contains(scale))
+                return ValidationResult.Error($"No default weights for --scale {scale}; they exist for {string.Join(", ", SrDefaultModel.Scales)}. Pass --model.");
+            if (Model is not null && !File.Exists(Model))
                 return ValidationResult.Error($"Model file not found: {Model}");
+            if (LowResFolder is not null && LowResOldName is not null)
+                return ValidationResult.Error("Give --low-res once (--lr is its old name).");
             if (LowRes is not null && !Directory.Exists(LowRes))
-                return ValidationResult.Error($"--lr folder not found: {LowRes}");
+                return ValidationResult.Error($"--low-res folder not found: {LowRes}");
             return ValidationResult.Success();
         }
     }
@@ -62,19 +71,21 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         try
         {
             // A model zip, or a weights file whose network is detected (a community model).
-            loaded = SrModelFile.IsMLNetModel(settings.Model!)
-                ? ml.Model.Load(settings.Model!, out _)
+            loaded = settings.Model is null
+                ? ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", scale: settings.Scale ?? 2).Fit(NetworkWeightsSettings.ImageInput(ml, "LowRes"))
+                : SrModelFile.IsMLNetModel(settings.Model)
+                ? ml.Model.Load(settings.Model, out _)
                 : ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", settings.Model!).Fit(NetworkWeightsSettings.ImageInput(ml, "LowRes"));
         }
         catch (InvalidDataException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
+            return ExitCodes.Failed;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             Console.Error.WriteLine($"error: '{settings.Model}' could not be loaded as an ML.NET model: {e.GetBaseException().Message}");
-            return 1;
+            return ExitCodes.Failed;
         }
 
         var steps = loaded is IEnumerable<ITransformer> chain ? chain.ToList() : [loaded];
@@ -84,21 +95,21 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             if (model is null)
             {
                 Console.Error.WriteLine($"error: '{settings.Model}' holds no super-resolution transform.");
-                return 1;
+                return ExitCodes.Failed;
             }
 
             int scale = model.Scale;
             if (settings.Scale is { } wanted && wanted != scale)
             {
                 Console.Error.WriteLine($"error: --scale {wanted} does not match the model, which upscales x{scale}.");
-                return 1;
+                return ExitCodes.Failed;
             }
 
-            var files = UpscaleCommand.ResolveInputs(settings.Input);
+            var files = InputFiles.Resolve(settings.Inputs);
             if (files.Count == 0)
             {
-                Console.Error.WriteLine($"error: no images match '{settings.Input}'.");
-                return 1;
+                Console.Error.WriteLine($"error: no images in {InputFiles.Describe(settings.Inputs)}.");
+                return ExitCodes.Failed;
             }
 
             var rows = files.Select(f => new EvalRow
@@ -110,7 +121,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             if (missing.Count > 0)
             {
                 Console.Error.WriteLine($"error: no low-resolution file for {missing.Count} image(s): {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", ..." : "")}");
-                return 1;
+                return ExitCodes.Failed;
             }
 
             var usable = new List<EvalRow>();
@@ -133,7 +144,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             if (usable.Count == 0)
             {
                 Console.Error.WriteLine("error: none of the images can be read.");
-                return 1;
+                return ExitCodes.Failed;
             }
 
             rows = usable.ToArray();
@@ -154,12 +165,16 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             foreach (var skipped in ours.SkippedRows)
                 Console.Error.WriteLine($"warning: skipped {Path.GetFileName(files[(int)skipped.Index])}: {skipped.Reason}");
             Report(settings, model, files, ours, baseline, seconds);
+            if (ours.Psnr < baseline.Psnr && scale > 1)
+                Console.Error.WriteLine(
+                    $"warning: the model scores {baseline.Psnr - ours.Psnr:F2} dB below bicubic on these images. Likely causes: a model for another scale, " +
+                    "channel mode or degradation than these low-resolution inputs, weights of another network, or too little training.");
             return 0;
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             Console.Error.WriteLine($"error: {e.GetBaseException().Message}");
-            return 1;
+            return ExitCodes.Failed;
         }
         finally
         {
@@ -171,7 +186,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
     private static void Report(Settings settings, SuperResolutionTransformer model, List<string> files, SuperResolutionMetrics ours,
         SuperResolutionMetrics bicubic, double seconds)
     {
-        string name = Path.GetFileName(settings.Model!);
+        string name = settings.Model is null ? "default model" : Path.GetFileName(settings.Model);
         if (settings.Json)
         {
             var result = new

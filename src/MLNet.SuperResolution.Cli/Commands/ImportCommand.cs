@@ -24,6 +24,10 @@ internal sealed class ImportCommand : Command<ImportCommand.Settings>
         [Description("The ML.NET model zip to write (replaced atomically if it exists).")]
         public string? Output { get; init; }
 
+        [CommandOption("--no-check")]
+        [Description("Write the model even when it scores far below bicubic on the built-in check patches (by default such a model is refused, with the likely cause).")]
+        public bool NoCheck { get; init; }
+
         [CommandOption("--input-column <NAME>")]
         [Description("The model's low-resolution image column.")]
         [DefaultValue("LowRes")]
@@ -63,8 +67,28 @@ internal sealed class ImportCommand : Command<ImportCommand.Settings>
             var ml = new MLContext();
             var (transformer, schema, description) = settings.File is null ? ImportNamed(ml, settings) : ImportDetected(ml, settings);
             using var model = transformer;
+            SrBicubicComparison? comparison = null;
+            if (!settings.NoCheck)
+            {
+                comparison = model.CompareWithBicubic();
+                if (comparison.IsFarBelowBicubic)
+                {
+                    Console.Error.WriteLine($"error: {description}: {comparison.Warning}");
+                    if (settings.File is null)
+                        foreach (string hint in LikelyFixes(ml, settings, comparison))
+                            Console.Error.WriteLine(hint);
+                    Console.Error.WriteLine($"Nothing was written. If these weights are meant to be so (e.g. not trained for this degradation), --no-check writes them anyway.");
+                    return ExitCodes.Failed;
+                }
+
+                if (comparison.Warning is { } warning)
+                    Console.Error.WriteLine($"warning: {warning}");
+            }
+
             AtomicFile.WriteByPath(output, path => ml.Model.Save(model, schema, path));
             AnsiConsole.MarkupLineInterpolated($"Imported {description} -> {output}");
+            if (comparison is not null)
+                AnsiConsole.MarkupLineInterpolated($"Check patches: {comparison}.");
             AnsiConsole.MarkupLineInterpolated(
                 $"[grey]Load it with mlContext.Model.Load; it maps the image column '{settings.InputColumn}' to '{settings.OutputColumn}'.[/]");
             return 0;
@@ -72,8 +96,43 @@ internal sealed class ImportCommand : Command<ImportCommand.Settings>
         catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
+            return ExitCodes.Failed;
         }
+    }
+
+    /// <summary>
+    /// For a named network that scores far below bicubic: the other scales and channel modes under which the same
+    /// weights beat bicubic ("they look like x3 weights: --scale 3"), or what else to check when none does.
+    /// </summary>
+    private static IEnumerable<string> LikelyFixes(MLContext ml, Settings settings, SrBicubicComparison given)
+    {
+        var architecture = settings.ParsedArchitecture;
+        var images = NetworkWeightsSettings.ImageInput(ml, settings.InputColumn);
+        var found = new List<string>();
+        foreach (int scale in SrModelZoo.Get(architecture).Scales.Where(s => s > 1))
+        {
+            foreach (var channels in new[] { SrChannels.Rgb, SrChannels.Y })
+            {
+                if (scale == settings.Scale && channels == settings.ParsedChannels)
+                    continue;
+                try
+                {
+                    using var candidate = ml.Transforms.ApplySuperResolutionModel(settings.OutputColumn, settings.InputColumn, architecture, scale,
+                        settings.Weights, channels, "cpu", settings.ParsedPreset).Fit(images);
+                    var comparison = candidate.CompareWithBicubic();
+                    if (comparison.Margin > 0)
+                        found.Add($"  --scale {scale} --channels {channels}: {comparison}");
+                }
+                catch (Exception e) when (e is InvalidDataException or ArgumentException or InvalidOperationException)
+                {
+                    // These weights do not fit that configuration (other shapes): not the cause.
+                }
+            }
+        }
+
+        if (found.Count > 0)
+            return [$"The same weights beat bicubic as:", .. found, $"so they are most likely weights for that configuration, not for x{given.Scale} {settings.ParsedChannels}."];
+        return [$"No other scale or channel mode of {architecture} makes them beat bicubic: check that they are {architecture}'s weights for --preset {settings.ParsedPreset} (see `sr models`), and that they were trained."];
     }
 
     /// <summary>The file's detected network; --scale, when given, must be the file's.</summary>

@@ -14,8 +14,8 @@ internal abstract class NetworkWeightsSettings : CommandSettings
     [Description("The network the weights are for (see `sr models`), e.g. Fsrcnn, Vdsr, EdsrBaseline. Bicubic needs no weights.")]
     public string? Architecture { get; init; }
 
-    [CommandOption("--scale <SCALE>")]
-    [Description("The upscaling factor (2, 3, 4; 8 for LapSrn and Drn); with no --model and no --arch, the embedded default weights for this scale (default 2).")]
+    [CommandOption("-s|--scale <SCALE>")]
+    [Description("The upscaling factor the network is built for (2, 3, 4; 8 for LapSrn and Drn; see `sr models`); a detected file's own scale when given with one (checked).")]
     public int? Scale { get; init; }
 
     [CommandOption("--weights <FILE>")]
@@ -62,9 +62,9 @@ internal abstract class NetworkWeightsSettings : CommandSettings
     /// The options that only describe a network named by --arch (--weights, --preset, --channels), given without it:
     /// they would be ignored, so they are refused. Null when there are none.
     /// </summary>
-    protected string? OptionsNeedingArchitecture(string instead)
+    protected string? OptionsNeedingArchitecture(string instead, bool weights = true)
     {
-        var given = new[] { ("--weights", Weights), ("--preset", Preset), ("--channels", Channels) }.Where(o => o.Item2 is not null).Select(o => o.Item1).ToList();
+        var given = new[] { ("--weights", weights ? Weights : null), ("--preset", Preset), ("--channels", Channels) }.Where(o => o.Item2 is not null).Select(o => o.Item1).ToList();
         return given.Count == 0 ? null
             : $"{string.Join(", ", given)} describe{(given.Count == 1 ? "s" : "")} a network named by --arch; {instead}";
     }

@@ -19,8 +19,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandArgument(0, "<HR_IMAGES>")]
-        [Description("High-resolution training images: a folder, a file, or a wildcard pattern in one folder.")]
-        public string Input { get; init; } = string.Empty;
+        [Description("High-resolution training images: files, folders, or wildcard patterns in one folder, any number (each file once).")]
+        public string[] Inputs { get; init; } = [];
 
         [CommandOption("-o|--output <MODEL_ZIP>")]
         [Description("The ML.NET model zip to write (replaced atomically).")]
@@ -30,7 +30,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("The network (see `sr models`); default Espcn, or with --init and a community model's file, the file's network (detected).")]
         public string? Architecture { get; init; }
 
-        [CommandOption("--scale <SCALE>")]
+        [CommandOption("-s|--scale <SCALE>")]
         [Description("The upscaling factor; default 2, or the --init file's when its network is detected.")]
         public int? Scale { get; init; }
 
@@ -63,10 +63,14 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [DefaultValue(48)]
         public int Patch { get; init; } = 48;
 
-        [CommandOption("--lr <RATE>")]
+        [CommandOption("--learning-rate <RATE>")]
         [Description("Adam's learning rate.")]
         [DefaultValue(1e-3)]
         public double LearningRate { get; init; } = 1e-3;
+
+        /// <summary>The old name of --learning-rate (hidden; `sr eval` used --lr for its low-resolution folder).</summary>
+        [CommandOption("--lr <RATE>", IsHidden = true)]
+        public double? LearningRateOldName { get; init; }
 
         [CommandOption("--schedule <SCHEDULE>")]
         [Description("Cosine, Constant, Step or MultiStep.")]
@@ -147,7 +151,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         public double? AdversarialWeight { get; init; }
 
         [CommandOption("--discriminator-lr <RATE>")]
-        [Description("SRGAN: the discriminator's learning rate (default: --lr).")]
+        [Description("SRGAN: the discriminator's learning rate (default: --learning-rate).")]
         public double? DiscriminatorLearningRate { get; init; }
 
         [CommandOption("--discriminator-width <N>")]
@@ -218,6 +222,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                 return ValidationResult.Error("--init-skip-mismatched needs --init <WEIGHTS>.");
             if (Threads is < 1)
                 return ValidationResult.Error("--threads must be at least 1.");
+            if (LearningRateOldName is not null && LearningRate != 1e-3)
+                return ValidationResult.Error("Give --learning-rate once (--lr is its old name).");
             if (MaxMinutes is { } minutes && !(minutes > 0))
                 return ValidationResult.Error("--max-minutes must be positive.");
             if ((KeepBest || EarlyStopping is not null) && Validation is null)
@@ -240,7 +246,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             PatchesPerImage = PatchesPerImage,
             BatchSize = Batch,
             PatchSize = Patch,
-            LearningRate = LearningRate,
+            LearningRate = LearningRateOldName ?? LearningRate,
             LearningRateSchedule = Enum.Parse<SrLearningRateSchedule>(Schedule, ignoreCase: true),
             WarmupSteps = Warmup,
             Loss = Enum.Parse<SrLoss>(Loss, ignoreCase: true),
@@ -277,8 +283,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             // The LR images are made at the network's scale: the --init file's when its network is detected.
             var detected = settings.DetectsNetwork ? SrModelFile.Inspect(settings.Init!) : null;
             int scale = settings.Scale ?? detected?.Scale ?? 2;
-            var trainFiles = ImageList(settings.Input, settings.MaxPixels, "training", settings.SkipBadImages);
-            var validationFiles = settings.Validation is null ? null : ImageList(settings.Validation, settings.MaxPixels, "validation", settings.SkipBadImages);
+            var trainFiles = ImageList(settings.Inputs, settings.MaxPixels, "training", settings.SkipBadImages);
+            var validationFiles = settings.Validation is null ? null : ImageList([settings.Validation], settings.MaxPixels, "validation", settings.SkipBadImages);
             var degrade = ml.Transforms.LoadImages("HighRes", imageFolder: null, nameof(NetworkWeightsSettings.PathRow.Path))
                 .Append(ml.Transforms.DownscaleImages("LowRes", scale, "HighRes"));
             IDataView train = Rows(ml, trainFiles);
@@ -291,22 +297,37 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
 
             var options = settings.ToOptions(validation);
             options.Scale = scale;
+            // A live progress bar only in a terminal; piped or redirected, or with --no-progress, log lines.
+            bool bar = !settings.NoProgress && AnsiConsole.Profile.Capabilities.Interactive;
+            if (!bar)
+                options.LogEveryNSteps = 100;
             ml.Log += (_, e) =>
             {
                 if (!e.Source.StartsWith(nameof(SuperResolutionEstimator), StringComparison.Ordinal))
                     return;
-                // Plain lines, never wrapped: they are a log.
-                if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
-                    Console.WriteLine($"warning: {e.RawMessage}");
-                else if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info && (settings.NoProgress || !e.RawMessage.StartsWith("Epoch", StringComparison.Ordinal)))
-                    Console.WriteLine(e.RawMessage);
+                string? line = e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning ? $"warning: {e.RawMessage}"
+                    : e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info && (!bar || !e.RawMessage.StartsWith("Epoch", StringComparison.Ordinal)) ? e.RawMessage
+                    : null;
+                if (line is null)
+                    return;
+                // Through Spectre's console while the bar is live: the line goes above the bar, which is redrawn below
+                // it (a plain Console.WriteLine would write through the bar and leave fragments of it).
+                if (bar)
+                {
+                    // Wrapped here, at word boundaries within the width: a row the terminal wraps by itself would put
+                    // the live region's redraw one row off and tear it.
+                    foreach (string row in Wrap(line, AnsiConsole.Profile.Width - 1))
+                        AnsiConsole.Console.WriteLine(row);
+                }
+                else
+                    Console.WriteLine(line);
             };
             options.CancellationToken = cancellationToken;
 
             Console.WriteLine(
                 $"Training {(detected is null ? $"{options.Architecture} ({options.Preset}, {options.Channels})" : $"{detected.Architecture} ({detected.Variant} of {settings.Init}, its hyper-parameters)")} x{options.Scale} on {trainFiles.Count} image(s){(validationFiles is null ? "" : $", validating on {validationFiles.Count}")}.");
             var clock = Stopwatch.StartNew();
-            SuperResolutionTransformer model = settings.NoProgress
+            SuperResolutionTransformer model = !bar
                 ? Fit(ml, degrade, options, train)
                 : FitWithProgressBar(ml, degrade, options, train);
             using (model)
@@ -316,8 +337,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                 if (settings.ExportWeights is { } export)
                     model.SaveWeights(Path.GetFullPath(export));
                 var summary = model.TrainingSummary!;
-                Console.WriteLine(
-                    $"Trained {summary.Steps:N0} steps in {summary.Duration.TotalMinutes:F1} min ({summary.StopReason}; this run {clock.Elapsed.TotalMinutes:F1} min), " +
+                WriteWrapped(
+                    $"Trained {summary.Steps:N0} steps in {Durations.Format(summary.Duration)} ({StopReason(summary.StopReason)}{(clock.Elapsed > summary.Duration + TimeSpan.FromSeconds(1) ? $"; {Durations.Format(clock.Elapsed)} with reading the images and saving" : "")}), " +
                     $"final epoch loss {(summary.EpochLosses.Count > 0 ? summary.EpochLosses[^1] : double.NaN):F5}, {model.ParameterCount:N0} parameters.");
                 if (summary.SkippedTrainingRows + summary.SkippedValidationRows > 0)
                     Console.WriteLine($"warning: {summary.SkippedTrainingRows} training and {summary.SkippedValidationRows} validation image(s) could not be used and were left out.");
@@ -335,12 +356,13 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             Console.Error.WriteLine(settings.CheckpointDirectory is null
                 ? "Cancelled; nothing was saved (use --checkpoint-dir to be able to resume)."
                 : $"Cancelled; run the same command again to resume from the last checkpoint in {settings.CheckpointDirectory}.");
-            return 130;
+            return ExitCodes.Interrupted;
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            Console.Error.WriteLine($"error: {Innermost(e).Message}");
-            return 1;
+            // The library's advice names its C# option; here the flag is what to type.
+            Console.Error.WriteLine($"error: {System.Text.RegularExpressions.Regex.Replace(Innermost(e).Message, LibrarySkipAdvice, "pass --skip-bad-images to leave such images out")}");
+            return ExitCodes.Failed;
         }
     }
 
@@ -350,12 +372,43 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         return ml.Transforms.SuperResolution(options).Fit(images);
     }
 
+    private const string LibrarySkipAdvice = @"set SuperResolutionOptions\.BadRowHandling = SrBadRowHandling\.Skip to leave such rows out( \([^)]*\))?";
+
+    /// <summary>A line of the summary: wrapped at spaces to a terminal's width (a pipe gets it whole).</summary>
+    private static void WriteWrapped(string line)
+    {
+        foreach (string row in Console.IsOutputRedirected ? [line] : Wrap(line, AnsiConsole.Profile.Width - 1))
+            Console.WriteLine(row);
+    }
+
+    /// <summary><paramref name="text"/> as rows of at most <paramref name="width"/> characters, broken at spaces where it can.</summary>
+    internal static IEnumerable<string> Wrap(string text, int width)
+    {
+        width = Math.Max(20, width);
+        while (text.Length > width)
+        {
+            int cut = text.LastIndexOf(' ', width);
+            if (cut <= 0)
+                cut = width;
+            yield return text[..cut].TrimEnd();
+            text = text[cut..].TrimStart();
+        }
+
+        yield return text;
+    }
+
+    private static string StopReason(SrStopReason reason) => reason switch
+    {
+        SrStopReason.Completed => "all epochs",
+        _ => reason.ToString().ToLowerInvariant(),
+    };
+
     private static SuperResolutionTransformer FitWithProgressBar(MLContext ml, IEstimator<ITransformer> degrade, SuperResolutionOptions options, IDataView train)
     {
         SuperResolutionTransformer? model = null;
         AnsiConsole.Progress()
             .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = BarWidth() }, new PercentageColumn(),
                 new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(progress =>
             {
@@ -365,8 +418,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                     task.MaxValue = p.TotalSteps;
                     task.Value = p.Step;
                     string psnr = double.IsNaN(p.ValidationPsnr) ? "" : $", val {p.ValidationPsnr.ToString("F2", CultureInfo.InvariantCulture)} dB";
-                    task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                        $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.TotalSteps} loss {p.Loss:F4}{psnr} {p.PatchesPerSecond:F0} patches/s"));
+                    task.Description = Markup.Escape(Fit(string.Create(CultureInfo.InvariantCulture,
+                        $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.TotalSteps} loss {p.Loss:F4}{psnr} {p.PatchesPerSecond:F0} patches/s")));
                 };
                 model = Fit(ml, degrade, options, train);
                 task.Value = task.MaxValue;
@@ -375,12 +428,28 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         return model!;
     }
 
-    /// <summary>The image files INPUT names, each checked to be a readable image within the pixel limit.</summary>
-    private static List<string> ImageList(string input, long maxPixels, string what, bool skipBad)
+    /// <summary>The bar's width: a third of what the terminal leaves beside the fixed columns, 10 to 40 characters.</summary>
+    private static int BarWidth() => Math.Clamp((AnsiConsole.Profile.Width - FixedColumns) / 3, 10, 40);
+
+    /// <summary>Percentage, elapsed and remaining time, and the gaps between the columns.</summary>
+    private const int FixedColumns = 4 + 8 + 8 + 5;
+
+    /// <summary>
+    /// The description cut to the width the terminal leaves it (with an ellipsis): one line that never wraps, so the
+    /// live region keeps its height and redraws in place at any width.
+    /// </summary>
+    private static string Fit(string description)
     {
-        var files = UpscaleCommand.ResolveInputs(input);
+        int room = Math.Max(12, AnsiConsole.Profile.Width - FixedColumns - BarWidth() - 1);
+        return description.Length <= room ? description : description[..(room - 1)] + "…";
+    }
+
+    /// <summary>The image files INPUT names, each checked to be a readable image within the pixel limit.</summary>
+    private static List<string> ImageList(IReadOnlyList<string> inputs, long maxPixels, string what, bool skipBad)
+    {
+        var files = InputFiles.Resolve(inputs);
         if (files.Count == 0)
-            throw new ArgumentException($"No {what} images match '{input}'.");
+            throw new ArgumentException($"No {what} images in {InputFiles.Describe(inputs)}.");
         var usable = new List<string>();
         foreach (string file in files)
         {
@@ -397,7 +466,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         }
 
         if (usable.Count == 0)
-            throw new InvalidDataException($"None of the {files.Count} {what} image(s) matching '{input}' can be read.");
+            throw new InvalidDataException($"None of the {files.Count} {what} image(s) in {InputFiles.Describe(inputs)} can be read.");
         if (usable.Count < files.Count)
             Console.WriteLine($"warning: {files.Count - usable.Count} of {files.Count} {what} image(s) skipped.");
         return usable;

@@ -12,20 +12,18 @@ namespace MLNet.SuperResolution.Cli.Commands;
 /// </summary>
 internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
 {
-    private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tga", ".tif", ".tiff"];
-
     public sealed class Settings : NetworkWeightsSettings
     {
         [CommandArgument(0, "<INPUT>")]
-        [Description("An image file, a folder of images, or a wildcard pattern in one folder (e.g. 'photos/*.jpg').")]
-        public string Input { get; init; } = string.Empty;
+        [Description("Image files, folders of images, or wildcard patterns in one folder (photos/*.jpg, as the shell expands it or quoted), any number; each file once, in the order given.")]
+        public string[] Inputs { get; init; } = [];
 
         [CommandOption("-o|--output <PATH>")]
-        [Description("Output folder (default: 'upscaled' in the current folder), or an output file when INPUT is one file.")]
+        [Description("Output folder (default: 'upscaled' in the current folder), or an output file (.png, .jpg, .webp, .bmp) when INPUT is one file.")]
         public string? Output { get; init; }
 
         [CommandOption("--model <MODEL_ZIP>")]
-        [Description("An ML.NET model zip (from Model.Save or `sr import`), or a community model's weights (.pth, .pt, .ckpt, .safetensors) whose network is detected.")]
+        [Description("An ML.NET model zip (from Model.Save or `sr import`), or a community model's weights (.pth, .pt, .ckpt, .safetensors) whose network is detected. With neither --model nor --arch: the embedded default model for --scale (2, 3 or 4; default 2).")]
         public string? Model { get; init; }
 
         [CommandOption("--format <EXT>")]
@@ -92,19 +90,24 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         {
             if (Model is not null && Architecture is not null)
                 return ValidationResult.Error("Give either --model model.zip or --arch A [--weights file], not both; with neither, the embedded default weights are used.");
-            if (Model is null && Architecture is null && Scale is { } scale && !SrDefaultModel.Scales.Contains(scale))
+            if (ModelFile is null && Architecture is null && Scale is { } scale && !SrDefaultModel.Scales.Contains(scale))
                 return ValidationResult.Error($"No default weights for --scale {scale}; they exist for {string.Join(", ", SrDefaultModel.Scales)}. Pass --model or --arch/--weights.");
             if (Model is not null && !File.Exists(Model))
                 return ValidationResult.Error($"Model file not found: {Model}");
             if (Architecture is not null && NetworkProblem() is { } problem)
                 return ValidationResult.Error(problem);
-            if (Architecture is null && OptionsNeedingArchitecture(Model is null
-                    ? "the embedded default model is RGB EDSR (give --arch A --scale S --weights FILE for other weights)."
-                    : "--model's file says its network itself.") is { } ignored)
+            if (WeightsAsModel && !File.Exists(Weights))
+                return ValidationResult.Error($"Weights file not found: {Weights}");
+            if (Architecture is null && (WeightsAsModel ? OptionsNeedingArchitecture("--weights alone is read as --model (its network detected from the file).", weights: false)
+                    : OptionsNeedingArchitecture(Model is null
+                        ? "the embedded default model is RGB EDSR (give --arch A --scale S --weights FILE for other weights)."
+                        : "--model's file says its network itself.")) is { } ignored)
                 return ValidationResult.Error(ignored);
 
-            if (Format is not null && !new[] { "png", "jpg", "jpeg", "webp", "bmp" }.Contains(Format.TrimStart('.').ToLowerInvariant()))
+            if (Format is not null && !WritableExtensions.Contains(Format.TrimStart('.').ToLowerInvariant()))
                 return ValidationResult.Error($"Unknown --format '{Format}'; one of: png, jpg, webp, bmp.");
+            if (OutputProblem() is { } outputProblem)
+                return ValidationResult.Error(outputProblem);
             if (JpegQuality is < 1 or > 100)
                 return ValidationResult.Error("--jpeg-quality is 1..100.");
             if (MaxPixels < 1)
@@ -123,25 +126,73 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
                 return ValidationResult.Error("Give --channels-last or --nchw, not both (neither: channels-last on the CPU, NCHW elsewhere).");
             return ValidationResult.Success();
         }
+
+        /// <summary>--weights FILE with neither --arch nor --model: the file's network is detected, as with --model FILE.</summary>
+        internal bool WeightsAsModel => Weights is not null && Architecture is null && Model is null;
+
+        /// <summary>The file --model names, or --weights read as --model.</summary>
+        internal string? ModelFile => Model ?? (WeightsAsModel ? Weights : null);
+
+        /// <summary>Whether -o names one output file: one input that is a file, and an output with an extension that is no folder.</summary>
+        internal bool WritesOneFile => Inputs.Length == 1 && File.Exists(Inputs[0]) && Output is not null && Path.HasExtension(Output) && !Directory.Exists(Output);
+
+        /// <summary>What is wrong with -o (and --format) before anything loads, or null.</summary>
+        private string? OutputProblem()
+        {
+            if (Output is null)
+                return null;
+            string extension = Path.GetExtension(Output).TrimStart('.').ToLowerInvariant();
+            if (WritesOneFile)
+            {
+                if (!WritableExtensions.Contains(extension))
+                    return $"-o {Output}: cannot write .{extension} images; name a .png, .jpg, .webp or .bmp file.";
+                if (Format is not null && NormalizedFormat(Format) != NormalizedFormat(extension))
+                    return $"--format {Format} and -o {Output} disagree; the output file's extension is its format (drop --format, or name the file .{Format.TrimStart('.')}).";
+            }
+            else if (!Directory.Exists(Output) && InputFiles.IsImage(Output) && !(Inputs.Length == 1 && File.Exists(Inputs[0])))
+            {
+                return $"-o {Output} names an image file, but the input{(Inputs.Length == 1 ? $" '{Inputs[0]}' is not one file" : $"s are {Inputs.Length}")}; give an output folder.";
+            }
+
+            return null;
+        }
+
+        private static string NormalizedFormat(string format) => format.TrimStart('.').ToLowerInvariant() is "jpeg" ? "jpg" : format.TrimStart('.').ToLowerInvariant();
     }
+
+    private const string NotStarted = "not started (interrupted)";
+
+    /// <summary>The output formats the upscaler writes.</summary>
+    private static readonly string[] WritableExtensions = ["png", "jpg", "jpeg", "webp", "bmp"];
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         List<string> inputs;
         try
         {
-            inputs = ResolveInputs(settings.Input);
+            inputs = InputFiles.Resolve(settings.Inputs);
         }
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
+            return ExitCodes.Failed;
         }
 
         if (inputs.Count == 0)
         {
-            Console.Error.WriteLine($"error: no image files match '{settings.Input}'.");
-            return 1;
+            Console.Error.WriteLine($"error: no image files in {InputFiles.Describe(settings.Inputs)}.");
+            return ExitCodes.Failed;
+        }
+
+        if (!settings.WritesOneFile)
+        {
+            // Two inputs of one name in different folders would write one output file twice.
+            var clash = inputs.GroupBy(i => OutputName(i, 0, settings.Format), StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+            if (clash is not null)
+            {
+                Console.Error.WriteLine($"error: {string.Join(" and ", clash.Take(2))} would be written to one output file; upscale them into separate folders (-o).");
+                return ExitCodes.Usage;
+            }
         }
 
         if (settings.Threads is { } threads)
@@ -156,7 +207,7 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
+            return ExitCodes.Failed;
         }
 
         using var ownedTransformer = owned;
@@ -178,8 +229,7 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
 
     private static int Run(SuperResolutionUpscaler upscaler, List<string> inputs, Settings settings, CancellationToken cancellationToken)
     {
-        bool singleFileOutput = inputs.Count == 1 && File.Exists(settings.Input) && settings.Output is not null
-                                && Path.HasExtension(settings.Output) && !Directory.Exists(settings.Output);
+        bool singleFileOutput = settings.WritesOneFile;
         string outputFolder = singleFileOutput ? string.Empty : Path.GetFullPath(settings.Output ?? "upscaled");
         var failures = new List<(string File, string Reason)>();
         var warnings = new List<string>();
@@ -188,51 +238,100 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         var clock = Stopwatch.StartNew();
         AnsiConsole.MarkupLineInterpolated($"Upscaling {inputs.Count} file(s) x{upscaler.Scale} with {upscaler.Architecture} ({upscaler.Channels}).");
 
-        AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .Start(progress =>
+        // One file: read, upscale, write; false when it failed (its reason in failures) or was not started.
+        bool UpscaleOne(string input)
+        {
+            if (cancellationToken.IsCancellationRequested)
             {
-                var overall = progress.AddTask("all files", maxValue: inputs.Count);
-                foreach (var input in inputs)
+                failures.Add((input, NotStarted));
+                return false;
+            }
+
+            string output = singleFileOutput ? settings.Output! : Path.Combine(outputFolder, OutputName(input, upscaler.Scale, settings.Format));
+            try
+            {
+                upscaler.UpscaleFile(input, output);
+                var info = SixLabors.ImageSharp.Image.Identify(output);
+                megapixelsIn += (long)info.Width * info.Height / (upscaler.Scale * upscaler.Scale);
+                return true;
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or UnauthorizedAccessException or NotSupportedException)
+            {
+                failures.Add((input, e.Message));
+                return false;
+            }
+        }
+
+        if (AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            // A terminal: one live region of two rows, the overall bar and the current file's (tile by tile when the
+            // image is tiled), redrawn in place.
+            ProgressTask? current = null;
+            upscaler.TileProgress += (_, e) =>
+            {
+                if (current is null)
+                    return;
+                current.MaxValue = e.TileCount;
+                current.Value = e.TilesDone;
+            };
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(progress =>
                 {
-                    if (cancellationToken.IsCancellationRequested)
+                    var overall = progress.AddTask($"all {inputs.Count} files", maxValue: inputs.Count);
+                    var file = progress.AddTask(Markup.Escape(Path.GetFileName(inputs[0])), maxValue: 1);
+                    foreach (var input in inputs)
                     {
-                        failures.Add((input, "cancelled"));
-                        continue;
+                        file.Description = Markup.Escape(Path.GetFileName(input));
+                        file.MaxValue = 1;
+                        file.Value = 0;
+                        current = file;
+                        UpscaleOne(input);
+                        current = null;
+                        file.Value = file.MaxValue;
+                        overall.Increment(1);
                     }
 
-                    var task = progress.AddTask(Markup.Escape(Path.GetFileName(input)), maxValue: 1);
-                    string output = singleFileOutput ? settings.Output! : Path.Combine(outputFolder, OutputName(input, upscaler.Scale, settings.Format));
-                    try
-                    {
-                        upscaler.UpscaleFile(input, output);
-                        var info = SixLabors.ImageSharp.Image.Identify(output);
-                        megapixelsIn += (long)info.Width * info.Height / (upscaler.Scale * upscaler.Scale);
-                    }
-                    catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or UnauthorizedAccessException or NotSupportedException)
-                    {
-                        failures.Add((input, e.Message));
-                    }
+                    file.StopTask();
+                });
+        }
+        else
+        {
+            // Piped or redirected: a plain line per file, as a log reads.
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                var fileClock = Stopwatch.StartNew();
+                bool written = UpscaleOne(inputs[i]);
+                if (written || failures[^1].Reason != NotStarted)
+                    Console.Out.WriteLine($"[{i + 1}/{inputs.Count}] {inputs[i]}: {(written ? $"written, {fileClock.Elapsed.TotalSeconds:F1} s" : "failed (listed at the end)")}");
+            }
+        }
 
-                    task.Increment(1);
-                    task.StopTask();
-                    overall.Increment(1);
-                }
-            });
-
-        int done = inputs.Count - failures.Count;
+        int done = inputs.Count - failures.Count; // before the not-started ones leave the failures
         foreach (var warning in warnings)
             Console.Error.WriteLine($"warning: {warning}");
         long peak = Process.GetCurrentProcess().PeakWorkingSet64; // 0 where the platform does not report it
         string memory = peak > 0 ? $", peak memory {peak / (1 << 20)} MB" : "";
         AnsiConsole.MarkupLineInterpolated(
             $"Done: {done} of {inputs.Count} file(s), {megapixelsIn / 1e6:F2} input megapixels, {clock.Elapsed.TotalSeconds:F1} s{memory} -> {(singleFileOutput ? Path.GetFullPath(settings.Output!) : outputFolder)}");
-        if (failures.Count == 0)
-            return 0;
-        Console.Error.WriteLine($"{failures.Count} file(s) failed:");
-        foreach (var (file, reason) in failures)
-            Console.Error.WriteLine($"  {file}: {reason}");
-        return 1;
+        var notStarted = failures.Where(f => f.Reason == NotStarted).Select(f => f.File).ToList();
+        failures.RemoveAll(f => f.Reason == NotStarted);
+        if (failures.Count > 0)
+        {
+            Console.Error.WriteLine($"{failures.Count} file(s) failed:");
+            foreach (var (file, reason) in failures)
+                Console.Error.WriteLine($"  {file}: {reason}");
+        }
+
+        if (notStarted.Count > 0)
+        {
+            // Each output is written whole (to a temporary name, then moved) or not at all: no half-written files remain.
+            Console.Error.WriteLine($"Interrupted: {done} of {inputs.Count} file(s) written; {notStarted.Count} not started (from {notStarted[0]}). " +
+                                    "Run the command again with those inputs to finish.");
+            return ExitCodes.Interrupted;
+        }
+
+        return failures.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
     private static (SuperResolutionUpscaler Upscaler, SuperResolutionTransformer? Owned) CreateUpscaler(Settings settings)
@@ -247,9 +346,9 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
                 ChannelsLast = settings.ChannelsLast ? true : settings.Nchw ? false : null,
                 Precision = settings.BFloat16 ? SrPrecision.BFloat16 : SrPrecision.Float32,
             };
-        if (settings.Model is not null)
+        if (settings.ModelFile is { } modelFile)
         {
-            var fromFile = SuperResolutionUpscaler.FromModelFile(settings.Model, inference, settings.Device);
+            var fromFile = SuperResolutionUpscaler.FromModelFile(modelFile, inference, settings.Device);
             if (settings.Scale is { } scale && scale != fromFile.Scale)
             {
                 fromFile.Dispose();
@@ -266,29 +365,11 @@ internal sealed class UpscaleCommand : Command<UpscaleCommand.Settings>
         return (SuperResolutionUpscaler.FromTransformer(transformer, inference), transformer);
     }
 
-    /// <summary>The files INPUT names: itself, the images of a folder (sorted), or a wildcard pattern's matches in its folder.</summary>
-    internal static List<string> ResolveInputs(string input)
-    {
-        if (File.Exists(input))
-            return [input];
-        if (Directory.Exists(input))
-            return Directory.GetFiles(input).Where(IsImage).Order(StringComparer.Ordinal).ToList();
-        string pattern = Path.GetFileName(input);
-        if (pattern.IndexOfAny(['*', '?']) < 0)
-            throw new FileNotFoundException($"Input not found: {input}");
-        string folder = Path.GetDirectoryName(input) is { Length: > 0 } directory ? directory : ".";
-        if (!Directory.Exists(folder))
-            throw new DirectoryNotFoundException($"Folder not found: {folder}");
-        return Directory.GetFiles(folder, pattern).Order(StringComparer.Ordinal).ToList();
-    }
-
     private static bool IsDeviceName(string device)
     {
         string text = device.Trim().ToLowerInvariant();
         return text is "cpu" or "cuda" || (text.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(text[5..], out int index) && index >= 0);
     }
-
-    private static bool IsImage(string path) => ImageExtensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 
     private static string OutputName(string input, int scale, string? format)
     {

@@ -167,6 +167,13 @@ public sealed class SuperResolutionUpscaler : IDisposable
     /// </summary>
     public event EventHandler<SrWarningEventArgs>? Warning;
 
+    /// <summary>
+    /// Raised after each tile of a tiled upscale (images above <see cref="SrInferenceOptions.MaxUntiledPixels"/>, or
+    /// with <see cref="SrInferenceOptions.TileSize"/>): how far the current image is, for a progress display. Not
+    /// raised for an image upscaled in one pass. Raised on the thread that called the upscaler.
+    /// </summary>
+    public event EventHandler<SrTileProgressEventArgs>? TileProgress;
+
     /// <summary>Quality of JPEG output, 1..100. Default 95.</summary>
     public int JpegQuality
     {
@@ -180,6 +187,7 @@ public sealed class SuperResolutionUpscaler : IDisposable
         ArgumentNullException.ThrowIfNull(image);
         var rgb = RgbImage.FromMLImage(image);
         CheckNotDisposed();
+        using var progress = ReportTiles();
         return _runner.UpscaleToMLImage(rgb);
     }
 
@@ -241,6 +249,7 @@ public sealed class SuperResolutionUpscaler : IDisposable
         var result = new Image<Rgba32>(width, height);
         try
         {
+            using var progress = ReportTiles();
             if (_runner.UpscaleInto(image, (rgb, left, top, w, h) => ImageFiles.WriteRgb(result, rgb, left, top, w, h)) is { } alpha)
                 ImageFiles.SetAlpha(result, alpha);
             return result;
@@ -251,6 +260,9 @@ public sealed class SuperResolutionUpscaler : IDisposable
             throw;
         }
     }
+
+    private IDisposable ReportTiles()
+        => global::MLNet.SuperResolution.Inference.TileProgress.Report(TileProgress is null ? null : (done, total) => TileProgress?.Invoke(this, new SrTileProgressEventArgs(done, total)));
 
     private void CheckNotDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 

@@ -55,8 +55,11 @@ internal static class TiledInference
     public static void ForEachCore(Func<Tensor, Tensor> forward, int height, int width, Func<int, int, int, int, Tensor> readTile,
         int scale, int tileSize, int overlap, Action<Tensor, int, int> consume)
     {
-        foreach (var row in Tiles(height, tileSize, overlap))
-            foreach (var column in Tiles(width, tileSize, overlap))
+        var rows = Tiles(height, tileSize, overlap).ToList();
+        var columns = Tiles(width, tileSize, overlap).ToList();
+        int done = 0, total = rows.Count * columns.Count;
+        foreach (var row in rows)
+            foreach (var column in columns)
             {
                 using (var scope = NewDisposeScope())
                 {
@@ -69,6 +72,7 @@ internal static class TiledInference
 
                 // The tile's activations are freed; without this glibc keeps much of them (see NativeHeap).
                 NativeHeap.Release();
+                TileProgress.Tile(++done, total);
             }
     }
 }

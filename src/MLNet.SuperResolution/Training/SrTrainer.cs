@@ -56,7 +56,7 @@ internal static class SrTrainer
         if (network.LearningRateScales.Count > 0)
             monitor.Info($"{network.GetType().Name}'s reference recipe trains some layers at another rate: " +
                          string.Join(", ", network.LearningRateScales.Select(r => $"{r.Prefix}* at {r.Scale}x")) + " the learning rate.");
-        monitor.Info($"Training {network.GetType().Name} x{scale}: {data.Count} images, {settings.Epochs} epochs x {stepsPerEpoch} steps, " +
+        monitor.Info($"Training {settings.NetworkName ?? network.GetType().Name} x{scale}: {data.Count} images, {settings.Epochs} epochs x {stepsPerEpoch} steps, " +
                      $"batch {settings.BatchSize}, HR patch {lowPatch * scale}, {DescribeLoss(settings)}, lr {settings.LearningRate} ({settings.Schedule}), device {settings.Device}.");
 
         var clock = Stopwatch.StartNew();

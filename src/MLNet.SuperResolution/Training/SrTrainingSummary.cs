@@ -15,6 +15,13 @@ public sealed class SrTrainingSummary
         PatchSize = patchSize;
     }
 
+    /// <summary>
+    /// The trained model against bicubic on the built-in check patches (<see cref="SrBicubicComparison"/>), measured when
+    /// training ended; its warning is also logged. Not saved with the model: null after <c>Model.Load</c> (call
+    /// <see cref="SuperResolutionTransformer.CompareWithBicubic"/> there), or when it could not be measured.
+    /// </summary>
+    public SrBicubicComparison? BicubicComparison { get; internal set; }
+
     /// <summary>Optimisation steps attempted (including skipped ones).</summary>
     public int Steps { get; }
 

@@ -30,6 +30,9 @@ internal sealed record TrainingSettings(
 {
     public double AdamBeta1 { get; init; } = 0.9;
 
+    /// <summary>The network's name in messages (the architecture, e.g. EdsrBaseline, rather than the class that builds it); null = the class name.</summary>
+    public string? NetworkName { get; init; }
+
     public double AdamBeta2 { get; init; } = 0.999;
 
     public double CosineFloor { get; init; } = 0.01;

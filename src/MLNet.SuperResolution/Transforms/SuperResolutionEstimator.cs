@@ -260,7 +260,9 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         var trainingRows = new BadRows(_options.BadRowHandling, channel, "training data",
             $"set {nameof(SuperResolutionOptions)}.{nameof(SuperResolutionOptions.BadRowHandling)} = {nameof(SrBadRowHandling)}.{nameof(SrBadRowHandling.Skip)} " +
             $"to leave such rows out (each is logged as a warning and counted in the model's TrainingSummary.{nameof(SrTrainingSummary.SkippedTrainingRows)})");
-        var data = ReadPairs(input, lowColumn, highColumn, (low, high) => new TrainingPair(ToChannels(low), ToChannels(high)), trainingRows);
+        var rowIndices = new List<long>();
+        var data = ReadPairs(input, lowColumn, highColumn, (low, high) => new TrainingPair(ToChannels(low), ToChannels(high)), trainingRows, rowIndices);
+        LeaveOutImagesSmallerThanThePatch(data, rowIndices, trainingRows, channel);
         channel.Info($"Read {data.Count} training image pairs{Skipped(trainingRows)}.");
         List<(RgbImage Low, RgbImage High)>? validation = null;
         var validationRows = new BadRows(_options.BadRowHandling, channel, "validation set",
@@ -321,6 +323,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
                 WarmupSteps = _options.WarmupSteps,
                 GradientClipNorm = _options.GradientClipNorm,
                 EmaDecay = _options.EmaDecay,
+                NetworkName = _options.ResolvedArchitecture.ToString(),
                 CheckpointDirectory = _options.CheckpointDirectory,
                 CheckpointEveryNEpochs = _options.CheckpointEveryNEpochs,
                 MaxTrainingTime = _options.MaxTrainingTime,
@@ -339,6 +342,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             summary.SkippedTrainingRows = trainingRows.Skipped.Count;
             summary.SkippedValidationRows = validationRows.Skipped.Count;
             var upscaler = new SrUpscaler(_options.ResolvedArchitecture, _options.ResolvedScale, _options.Channels, network, device, _options.Inference);
+            summary.BicubicComparison = CompareWithBicubic(upscaler, channel);
             return new SuperResolutionTransformer(_env, _options.OutputColumnName, _options.InputColumnName, upscaler, networkOptions, _options.Device, summary);
         }
         finally
@@ -355,6 +359,74 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         => ImageColumns.WithImageOutput(_host, inputSchema, _options.OutputColumnName,
             (_options.InputColumnName, "input"), (_options.LabelColumnName, "label"));
 
+    /// <summary>
+    /// The trained network against bicubic on the built-in check patches, its warning logged when it is below bicubic (a
+    /// model that training left worse than interpolation must not pass unnoticed). Null, with a warning, when the check
+    /// itself fails: it never costs the trained model.
+    /// </summary>
+    private static SrBicubicComparison? CompareWithBicubic(SrUpscaler upscaler, IChannel channel)
+    {
+        try
+        {
+            var comparison = SrBicubicComparison.Measure(upscaler);
+            if (comparison.WarningAfterTraining is { } warning)
+                channel.Warning(char.ToUpperInvariant(warning[0]) + warning[1..]);
+            else
+                channel.Info($"Check patches: {comparison}.");
+            return comparison;
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or System.Runtime.InteropServices.ExternalException)
+        {
+            channel.Warning($"The comparison with bicubic on the check patches failed: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Training images smaller than the patch on either side are bad rows when others are large enough (failing with
+    /// what to do, or left out, warned about and counted in <see cref="SrTrainingSummary.SkippedTrainingRows"/>): one
+    /// tiny image must not shrink every patch of the run. When every image is smaller, the patch is reduced to the
+    /// smallest, with a warning that says so.
+    /// </summary>
+    private void LeaveOutImagesSmallerThanThePatch(List<TrainingPair> data, List<long> rowIndices, BadRows badRows, IChannel channel)
+    {
+        int scale = _options.ResolvedScale, lowPatch = Math.Max(1, _options.PatchSize / scale);
+        static long Side(TrainingPair p) => Math.Min(p.LowRes.shape[1], p.LowRes.shape[2]);
+        int small = data.Count(p => Side(p) < lowPatch);
+        if (small == 0 || data.Count == 0)
+            return;
+        if (small == data.Count)
+        {
+            long smallest = data.Min(Side);
+            channel.Warning($"Every training image is smaller than the {lowPatch * scale}-pixel HR patch (PatchSize), so the patches are reduced to " +
+                            $"{smallest * scale} HR pixels, the smallest image's side; train on larger images or set PatchSize (sr train: --patch) to choose.");
+            return;
+        }
+
+        try
+        {
+            for (int i = data.Count - 1; i >= 0; i--)
+            {
+                if (Side(data[i]) >= lowPatch)
+                    continue;
+                var pair = data[i];
+                long row = rowIndices[i];
+                string message = $"Row {row} of the training data: {pair.HighRes.shape[2]}x{pair.HighRes.shape[1]} pixels, smaller than the " +
+                                 $"{lowPatch * scale}-pixel training patch (PatchSize; sr train: --patch)";
+                data.RemoveAt(i);
+                rowIndices.RemoveAt(i);
+                pair.Dispose();
+                badRows.Report(row, string.Empty, BadRowError.Create(message));
+            }
+        }
+        catch
+        {
+            foreach (var pair in data)
+                pair.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Mean protocol PSNR (Y, scale pixels shaved) of the network's output over the validation pairs.</summary>
     private double Validate(SrNetwork network, List<(RgbImage Low, RgbImage High)> validation, torch.Device device)
     {
@@ -370,7 +442,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
     /// to <paramref name="badRows"/> (fail or skip).
     /// </summary>
     private List<T> ReadPairs<T>(IDataView input, DataViewSchema.Column lowColumn, DataViewSchema.Column highColumn, Func<RgbImage, RgbImage, T> make,
-        BadRows badRows)
+        BadRows badRows, List<long>? rowIndices = null)
     {
         var pairs = new List<T>();
         int scale = _options.ResolvedScale;
@@ -394,6 +466,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
                 }
 
                 pairs.Add(pair);
+                rowIndices?.Add(cursor.Position);
             }
 
             badRows.CheckSomethingLeft(pairs.Count);

@@ -83,6 +83,13 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     internal SrUpscaler Upscaler => _upscaler;
 
     /// <summary>
+    /// This model against bicubic interpolation on the library's built-in check patches (<see cref="SrBicubicComparison"/>):
+    /// a quick test that weights belong to this network, scale and channel mode, or that training got somewhere. Its
+    /// <see cref="SrBicubicComparison.Warning"/> says what is wrong when the model is below bicubic. Bicubic compares equal.
+    /// </summary>
+    public SrBicubicComparison CompareWithBicubic() => SrBicubicComparison.Measure(_upscaler);
+
+    /// <summary>
     /// Writes the network's weights as a PyTorch state_dict: safetensors when <paramref name="path"/> ends in
     /// <c>.safetensors</c>, else torch.save's zip format (<c>.pth</c>). Keys follow the reference implementation
     /// named in docs/models.md, so the file loads there; the network's description (architecture, scale, channels,

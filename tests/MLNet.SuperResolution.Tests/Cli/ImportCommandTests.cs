@@ -38,7 +38,8 @@ public sealed class ImportCommandTests(ITestOutputHelper output) : IDisposable
         var (pth, st) = WriteEspcnWeights();
         string weights = safetensors ? st : pth;
         string zip = Path.Combine(_images.Directory, "out", "espcn-x2.zip");
-        var (code, stdout, _) = Sr("import", "--arch", "espcn", "--scale", "2", "--preset", "notes", "--weights", weights, "-o", zip);
+        // Random weights: far below bicubic, so written only with --no-check (ImportCheckTests has the check itself).
+        var (code, stdout, _) = Sr("import", "--arch", "espcn", "--scale", "2", "--preset", "notes", "--weights", weights, "-o", zip, "--no-check");
         Assert.Equal(0, code);
         Assert.Contains("Imported Espcn x2 (Rgb, Notes", stdout);
         Assert.True(File.Exists(zip));
@@ -110,5 +111,36 @@ public sealed class ImportCommandTests(ITestOutputHelper output) : IDisposable
         var (code, _, stderr) = Sr("import", "--arch", "Fsrcnn", "--scale", "2", "--weights", text, "-o", Path.Combine(_images.Directory, "x.zip"));
         Assert.Equal(1, code);
         Assert.Contains($"'{text}' cannot be read as model weights: it is not a PyTorch weights file: neither the zip that torch.save writes, nor its legacy format, nor safetensors", stderr);
+    }
+
+    [Fact]
+    public void Import_RandomWeights_AreRefusedAsFarBelowBicubic_AndNothingIsWritten()
+    {
+        var (pth, _) = WriteEspcnWeights();
+        string zip = Path.Combine(_images.Directory, "random.zip");
+        var (code, _, stderr) = Sr("import", "--arch", "Espcn", "--scale", "2", "--preset", "Notes", "--weights", pth, "-o", zip);
+        Assert.Equal(1, code);
+        Assert.Contains("BELOW bicubic on the built-in check patches", stderr);
+        Assert.Contains("Nothing was written", stderr);
+        Assert.Contains("--no-check", stderr);
+        Assert.False(File.Exists(zip));
+    }
+
+    [SkippableFact]
+    public void Import_WeightsOfAnotherScale_AreRefused_AndTheScaleTheyFitIsNamed()
+    {
+        // The case: FSRCNN's x3 weights imported as x2 load (same shapes) but draw a grid.
+        string weights = SharedData.Require("weights", "fsrcnn", "fsrcnn_x3.pth");
+        string zip = Path.Combine(_images.Directory, "fsrcnn-x2.zip");
+        var (code, _, stderr) = Sr("import", "--arch", "Fsrcnn", "--scale", "2", "--weights", weights, "-o", zip);
+        Assert.Equal(1, code);
+        Assert.Contains("BELOW bicubic", stderr);
+        Assert.Contains("--scale 3 --channels Y: +", stderr);
+        Assert.False(File.Exists(zip));
+
+        var (good, stdout, _) = Sr("import", "--arch", "Fsrcnn", "--scale", "3", "--weights", weights, "-o", zip);
+        Assert.Equal(0, good);
+        Assert.Contains("Check patches: +", stdout);
+        Assert.Contains(" dB over bicubic", stdout);
     }
 }

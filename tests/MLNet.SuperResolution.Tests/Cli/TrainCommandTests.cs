@@ -87,7 +87,7 @@ public sealed class TrainCommandTests(ITestOutputHelper output) : IDisposable
     {
         string folder = TrainingFolder();
         string model = Path.Combine(_images.Directory, "bicubic.zip");
-        Assert.Equal(0, Sr("import", "--arch", "Espcn", "--scale", "2", "--preset", "Notes", "--weights", WriteEspcnWeights(), "-o", model).ExitCode);
+        Assert.Equal(0, Sr("import", "--arch", "Espcn", "--scale", "2", "--preset", "Notes", "--weights", WriteEspcnWeights(), "-o", model, "--no-check").ExitCode);
         string low = Path.Combine(_images.Directory, "low");
         Directory.CreateDirectory(low);
         var ml = new MLContext(seed: 1);
@@ -106,7 +106,7 @@ public sealed class TrainCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(Path.GetFileName(files[^1]), stderr);
 
         File.Delete(files[^1]);
-        var (code2, stdout, stderr2) = Sr("eval", "--model", model, folder, "--lr", low, "--json");
+        var (code2, stdout, stderr2) = Sr("eval", "--model", model, folder, "--low-res", low, "--json");
         Assert.True(code2 == 0, stderr2);
         using var json = JsonDocument.Parse(stdout);
         Assert.Equal(2, json.RootElement.GetProperty("images").GetArrayLength());
@@ -117,7 +117,7 @@ public sealed class TrainCommandTests(ITestOutputHelper output) : IDisposable
     {
         string folder = TrainingFolder();
         string model = Path.Combine(_images.Directory, "espcn.zip");
-        Assert.Equal(0, Sr("import", "--arch", "Espcn", "--scale", "2", "--preset", "Notes", "--weights", WriteEspcnWeights(), "-o", model).ExitCode);
+        Assert.Equal(0, Sr("import", "--arch", "Espcn", "--scale", "2", "--preset", "Notes", "--weights", WriteEspcnWeights(), "-o", model, "--no-check").ExitCode);
         File.WriteAllText(Path.Combine(folder, "broken.png"), "not an image");
         var (failCode, _, failErrors) = Sr("eval", "--model", model, folder);
         Assert.Equal(1, failCode);

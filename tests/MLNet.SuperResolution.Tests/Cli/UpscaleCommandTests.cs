@@ -121,8 +121,8 @@ public sealed class UpscaleCommandTests(ITestOutputHelper output) : IDisposable
     [InlineData(new[] { "upscale", "{in}", "--arch", "Bicubic", "--scale", "2", "--format", "gif" }, "Unknown --format 'gif'")]
     [InlineData(new[] { "upscale", "{in}", "--scale", "2", "--device", "tpu" }, "Unknown --device 'tpu'; use cpu, cuda or cuda:N")]
     [InlineData(new[] { "upscale", "{in}", "--scale", "2", "--channels-last", "--nchw" }, "Give --channels-last or --nchw, not both")]
-    [InlineData(new[] { "upscale", "{in}", "--scale", "2", "--self-ensamble" }, "Unknown option 'self-ensamble'")]
-    [InlineData(new[] { "upscale", "{in}", "--modle", "{in}" }, "Unknown option 'modle'")]
+    [InlineData(new[] { "upscale", "{in}", "--scale", "2", "--self-ensamble" }, "unknown option '--self-ensamble' for 'sr upscale'. Did you mean '--self-ensemble'?")]
+    [InlineData(new[] { "upscale", "{in}", "--modle", "{in}" }, "Did you mean '--model'?")]
     public void InvalidArguments_ExitNonZeroWithAReason(string[] arguments, string message)
     {
         string input = _images.Crop("coffee.png", 20, 16);

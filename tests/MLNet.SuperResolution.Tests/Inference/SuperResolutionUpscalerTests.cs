@@ -256,4 +256,48 @@ public sealed class SuperResolutionUpscalerTests : IDisposable
 
         return ~crc;
     }
+
+    [Fact]
+    public void TileProgress_IsRaisedOncePerTile_InOrder_AndOnlyForTiledImages()
+    {
+        using var model = Espcn();
+        using var tiled = SuperResolutionUpscaler.FromTransformer(model, new SrInferenceOptions { TileSize = 16, TileOverlap = 4 });
+        var seen = new List<(int Done, int Count)>();
+        tiled.TileProgress += (_, e) => seen.Add((e.TilesDone, e.TileCount));
+        using (var image = Load(_images.Crop("coffee.png", 40, 20, 200, 150)))
+        using (tiled.Upscale(image))
+        {
+        }
+
+        Assert.Equal(Enumerable.Range(1, 6).Select(i => (i, 6)), seen); // 3 x 2 tiles of 16 over 40 x 20
+
+        using var whole = SuperResolutionUpscaler.FromTransformer(model);
+        int raised = 0;
+        whole.TileProgress += (_, _) => raised++;
+        using (var image = Load(_images.Crop("coffee.png", 20, 16, 200, 150)))
+        using (whole.Upscale(image))
+        {
+        }
+
+        Assert.Equal(0, raised);
+        // Another upscaler on the same network hears nothing of the first one's tiles.
+        Assert.Equal(6, seen.Count);
+    }
+
+    [Fact]
+    public void CompareWithBicubic_TellsARandomNetworkFromBicubicItself()
+    {
+        using var random = Espcn();
+        var comparison = random.CompareWithBicubic();
+        Assert.True(comparison.IsFarBelowBicubic, comparison.ToString());
+        Assert.Contains("BELOW bicubic on the built-in check patches", comparison.Warning);
+
+        using var bicubic = _ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", SrArchitecture.Bicubic, 3)
+            .Fit(_ml.Transforms.LoadImages("LowRes", null, "Path").Fit(TestImages.Paths(_ml, [_images.Crop("coffee.png", 12, 12)]))
+                .Transform(TestImages.Paths(_ml, [_images.Crop("coffee.png", 12, 12)])));
+        var same = bicubic.CompareWithBicubic();
+        Assert.Equal(same.BicubicPsnr, same.ModelPsnr);
+        Assert.Null(same.Warning);
+        Assert.StartsWith("+0.00 dB over bicubic", same.ToString());
+    }
 }
