@@ -398,6 +398,16 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         if (small == data.Count)
         {
             long smallest = data.Min(Side);
+            if (smallest < 2)
+            {
+                foreach (var pair in data)
+                    pair.Dispose();
+                throw new InvalidDataException(
+                    $"Every training image is smaller than the {lowPatch * scale}-pixel HR patch (PatchSize), the smallest down to " +
+                    $"{smallest} low-resolution pixel{(smallest == 1 ? "" : "s")} across at x{scale}: nothing to learn from. Train on images of at least " +
+                    $"{lowPatch * scale} pixels on each side (or set PatchSize, sr train: --patch, to what they allow).");
+            }
+
             channel.Warning($"Every training image is smaller than the {lowPatch * scale}-pixel HR patch (PatchSize), so the patches are reduced to " +
                             $"{smallest * scale} HR pixels, the smallest image's side; train on larger images or set PatchSize (sr train: --patch) to choose.");
             return;

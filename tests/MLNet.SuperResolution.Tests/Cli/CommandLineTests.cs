@@ -198,6 +198,15 @@ public sealed class CommandLineTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("1 training and 0 validation image(s) could not be used and were left out", stdout);
         Assert.Contains("BELOW bicubic", stdout); // one step of training: the check says so
         Assert.DoesNotContain(" 0.0 min", stdout);
+
+        // Only the tiny image: nothing to learn from, with or without the flag (it used to train on 2-pixel patches, exit 0).
+        File.Delete(Path.Combine(folder, "a.png"));
+        File.Delete(Path.Combine(folder, "b.png"));
+        File.Delete(model);
+        var (tiny, _, stderr3) = Sr([.. arguments, "--skip-bad-images"]);
+        Assert.Equal(ExitCodes.Failed, tiny);
+        Assert.Contains("nothing to learn from", stderr3);
+        Assert.False(File.Exists(model));
     }
 
     [SkippableFact]
