@@ -252,4 +252,74 @@ public sealed class CommandLineTests(ITestOutputHelper output) : IDisposable
         var errors = new CliErrors(new Dictionary<string, Type> { ["upscale"] = typeof(UpscaleCommand.Settings) }, TextWriter.Null);
         Assert.Equal(expected, CliErrors.Closest(typed, errors.OptionNames("upscale")));
     }
+
+    [SkippableTheory]
+    [InlineData(80)]
+    [InlineData(120)]
+    public void ProgressInATerminal_KeepsLogLinesAboveTheBar_WithNoTornRows(int columns)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists("/usr/bin/tmux"), "needs tmux (a real terminal to draw in).");
+        string folder = Path.Combine(_images.Directory, "photos");
+        Directory.CreateDirectory(folder);
+        File.Copy(_images.Crop("chelsea.png", 96, 96, 150, 60), Path.Combine(folder, "a.png"));
+        File.Copy(_images.Crop("coffee.png", 96, 96, 200, 150), Path.Combine(folder, "b.png"));
+        string sr = $"dotnet {Path.Combine(AppContext.BaseDirectory, "sr.dll")}";
+        string train = Terminal(columns, $"{sr} train {folder} --arch Espcn --scale 2 --epochs 30 --patches-per-image 16 -o {Path.Combine(_images.Directory, "m.zip")}");
+        string upscale = Terminal(columns, $"{sr} upscale {folder} --scale 2 --tile 32 -o {Path.Combine(_images.Directory, "out")}");
+        output.WriteLine(train + "\n" + upscale);
+
+        Assert.Contains("EXIT=0", train);
+        Assert.Contains("EXIT=0", upscale);
+        // The bar's last state stays on its own row, under every log line; no log text shares a row with a bar.
+        var trainRows = train.Split('\n');
+        int bar = Array.FindLastIndex(trainRows, r => r.Contains('━'));
+        Assert.True(bar > Array.FindIndex(trainRows, r => r.StartsWith("Training done", StringComparison.Ordinal)), train);
+        Assert.StartsWith("epoch 30/30 step 60/60", trainRows[bar]);
+        foreach (string row in trainRows.Concat(upscale.Split('\n')))
+        {
+            Assert.True(row.Length <= columns, $"a row wider than the terminal: {row}");
+            if (row.Contains('━'))
+                Assert.Matches(@"^(epoch \d+/\d+ step |all \d+ files|\s*[ab]\.png )", row);
+            else
+                Assert.DoesNotMatch(@"(\d\d:\d\d|--:--)(:\d\d|:--)?\s*$|\d+%", row); // the end of a bar left behind a log line
+        }
+
+        Assert.Contains("all 2 files ━", upscale);
+        Assert.Contains("100%", upscale);
+    }
+
+    /// <summary>Runs <paramref name="command"/> in a detached tmux session of <paramref name="columns"/> columns; the pane at the end.</summary>
+    private static string Terminal(int columns, string command)
+    {
+        string session = $"sr-test-{Guid.NewGuid():N}"[..20];
+        static string Tmux(params string[] arguments)
+        {
+            var start = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (string argument in arguments)
+                start.ArgumentList.Add(argument);
+            using var process = Process.Start(start)!;
+            string text = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return text;
+        }
+
+        Tmux("new-session", "-d", "-s", session, "-x", columns.ToString(System.Globalization.CultureInfo.InvariantCulture), "-y", "40",
+            $"{command}; echo EXIT=$?; sleep 60");
+        try
+        {
+            for (int i = 0; i < 240; i++)
+            {
+                string pane = Tmux("capture-pane", "-p", "-t", session);
+                if (pane.Contains("EXIT=", StringComparison.Ordinal))
+                    return pane;
+                Thread.Sleep(500);
+            }
+
+            return Tmux("capture-pane", "-p", "-t", session);
+        }
+        finally
+        {
+            Tmux("kill-session", "-t", session);
+        }
+    }
 }
