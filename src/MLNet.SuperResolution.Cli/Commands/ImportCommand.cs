@@ -65,7 +65,7 @@ internal sealed class ImportCommand : Command<ImportCommand.Settings>
         try
         {
             var ml = new MLContext();
-            var (transformer, schema, description) = settings.File is null ? ImportNamed(ml, settings) : ImportDetected(ml, settings);
+            var (transformer, description) = settings.File is null ? ImportNamed(ml, settings) : ImportDetected(ml, settings);
             using var model = transformer;
             SrBicubicComparison? comparison = null;
             if (!settings.NoCheck)
@@ -85,12 +85,12 @@ internal sealed class ImportCommand : Command<ImportCommand.Settings>
                     Console.Error.WriteLine($"warning: {warning}");
             }
 
-            AtomicFile.WriteByPath(output, path => ml.Model.Save(model, schema, path));
+            AtomicFile.WriteByPath(output, path => NetworkWeightsSettings.SaveWithImageLoading(ml, model, path));
             AnsiConsole.MarkupLineInterpolated($"Imported {description} -> {output}");
             if (comparison is not null)
                 AnsiConsole.MarkupLineInterpolated($"Check patches: {comparison}.");
             AnsiConsole.MarkupLineInterpolated(
-                $"[grey]Load it with mlContext.Model.Load; it maps the image column '{settings.InputColumn}' to '{settings.OutputColumn}'.[/]");
+                $"[grey]Load it with mlContext.Model.Load: it reads the image files named in a 'Path' column into '{settings.InputColumn}' and writes '{settings.OutputColumn}'; its LastTransformer alone maps an image column '{settings.InputColumn}'.[/]");
             return 0;
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException or UnauthorizedAccessException)
@@ -136,7 +136,7 @@ internal sealed class ImportCommand : Command<ImportCommand.Settings>
     }
 
     /// <summary>The file's detected network; --scale, when given, must be the file's.</summary>
-    private static (SuperResolutionTransformer Model, DataViewSchema Schema, string Description) ImportDetected(MLContext ml, Settings settings)
+    private static (SuperResolutionTransformer Model, string Description) ImportDetected(MLContext ml, Settings settings)
     {
         var images = NetworkWeightsSettings.ImageInput(ml, settings.InputColumn);
         var model = ml.Transforms.ApplySuperResolutionModel(settings.OutputColumn, settings.InputColumn, settings.File!).Fit(images);
@@ -146,15 +146,15 @@ internal sealed class ImportCommand : Command<ImportCommand.Settings>
             throw new ArgumentException($"--scale {scale} does not match the file, whose network upscales x{model.Scale}.");
         }
 
-        return (model, images.Schema,
+        return (model,
             $"{model.Architecture} x{model.Scale} ({model.Channels}, {model.ParameterCount:N0} parameters, detected) from {settings.File}");
     }
 
     /// <summary>The zoo network named by --arch, --scale, --preset and --channels, with --weights.</summary>
-    private static (SuperResolutionTransformer Model, DataViewSchema Schema, string Description) ImportNamed(MLContext ml, Settings settings)
+    private static (SuperResolutionTransformer Model, string Description) ImportNamed(MLContext ml, Settings settings)
     {
-        var (model, schema) = settings.CreateTransformer(ml, settings.InputColumn, settings.OutputColumn);
-        return (model, schema,
+        var (model, _) = settings.CreateTransformer(ml, settings.InputColumn, settings.OutputColumn);
+        return (model,
             $"{settings.ParsedArchitecture} x{settings.Scale!.Value} ({settings.ParsedChannels}, {settings.ParsedPreset}, {model.ParameterCount:N0} parameters) from {settings.Weights}");
     }
 }

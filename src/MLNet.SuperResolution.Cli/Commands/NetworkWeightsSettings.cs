@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Spectre.Console.Cli;
 
 namespace MLNet.SuperResolution.Cli.Commands;
@@ -104,6 +105,20 @@ internal abstract class NetworkWeightsSettings : CommandSettings
 
     private static bool TryParseName<T>(string? text, out T value) where T : struct, Enum
         => Enum.TryParse(text, ignoreCase: true, out value) && !int.TryParse(text, out _);
+
+    /// <summary>
+    /// Saves <paramref name="model"/> as the zip `sr import` and `sr train` write: LoadImages (the file named in the
+    /// "Path" column into the model's input image column), then the model. The zip's input schema is then what it reads,
+    /// a Path text column (ML.NET cannot store an image column in a saved schema, so a zip of the model alone reported
+    /// "Path" while it read images); the chain's LastTransformer is the model alone, for images already in a data view.
+    /// </summary>
+    internal static void SaveWithImageLoading(MLContext ml, SuperResolutionTransformer model, string path)
+    {
+        var empty = ml.Data.LoadFromEnumerable(Array.Empty<PathRow>());
+        var loader = ml.Transforms.LoadImages(model.InputColumnName, imageFolder: null, nameof(PathRow.Path)).Fit(empty);
+        var chain = new TransformerChain<SuperResolutionTransformer>(loader, model);
+        ml.Model.Save(chain, empty.Schema, path);
+    }
 
     /// <summary>A row naming an image file.</summary>
     internal sealed class PathRow

@@ -332,8 +332,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                 : FitWithProgressBar(ml, degrade, options, train);
             using (model)
             {
-                var schema = NetworkWeightsSettings.ImageInput(ml, model.InputColumnName).Schema;
-                AtomicFile.WriteByPath(output, path => ml.Model.Save(model, schema, path));
+                AtomicFile.WriteByPath(output, path => NetworkWeightsSettings.SaveWithImageLoading(ml, model, path));
                 if (settings.ExportWeights is { } export)
                     model.SaveWeights(Path.GetFullPath(export));
                 var summary = model.TrainingSummary!;

@@ -48,8 +48,10 @@ public sealed class ImportCommandTests(ITestOutputHelper output) : IDisposable
         var ml = new MLContext(seed: 1);
         var data = TestImages.Paths(ml, new[] { _images.Crop("coffee.png", 20, 16, 200, 150) });
         var lowRes = ml.Transforms.LoadImages("LowRes", null, "Path").Fit(data).Transform(data);
-        var loaded = Assert.IsType<SuperResolutionTransformer>(ml.Model.Load(zip, out _));
+        var chain = SrZip.Load(ml, zip, out var loaded);
         Assert.Equal(("LowRes", "SuperRes", SrArchitecture.Espcn, 2), (loaded.InputColumnName, loaded.OutputColumnName, loaded.Architecture, loaded.Scale));
+        // The zip as a whole reads what its schema says, the Path column.
+        Assert.Equal(TestImages.ReadImages(loaded.Transform(lowRes), "SuperRes")[0].Planes, TestImages.ReadImages(chain.Transform(data), "SuperRes")[0].Planes);
         using var direct = ml.Transforms.ApplySuperResolutionModel("SuperRes", "LowRes", SrArchitecture.Espcn, 2, pth,
             SrChannels.Rgb, preset: SrPreset.Notes).Fit(lowRes);
         var expected = TestImages.ReadImages(direct.Transform(lowRes), "SuperRes")[0];

@@ -21,3 +21,20 @@ internal static class SrTool
         return (process.ExitCode, stdout, stderr);
     }
 }
+
+/// <summary>The model zips `sr import` and `sr train` write: LoadImages (Path -> the image column), then the network.</summary>
+internal static class SrZip
+{
+    /// <summary>Loads a zip, checks that it is that chain with a Path input schema, and returns its network step.</summary>
+    public static Microsoft.ML.Data.TransformerChain<Microsoft.ML.ITransformer> Load(Microsoft.ML.MLContext ml, string path, out SuperResolutionTransformer network)
+    {
+        var chain = Assert.IsType<Microsoft.ML.Data.TransformerChain<Microsoft.ML.ITransformer>>(ml.Model.Load(path, out var schema));
+        Assert.Equal(["Path"], schema.Select(c => c.Name));
+        var steps = chain.ToList();
+        Assert.Equal(2, steps.Count);
+        Assert.IsType<Microsoft.ML.Data.ImageLoadingTransformer>(steps[0]);
+        network = Assert.IsType<SuperResolutionTransformer>(steps[1]);
+        return chain;
+    }
+}
+

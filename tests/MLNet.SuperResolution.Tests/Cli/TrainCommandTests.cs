@@ -49,13 +49,12 @@ public sealed class TrainCommandTests(ITestOutputHelper output) : IDisposable
         Assert.True(File.Exists(weights));
 
         var ml = new MLContext(seed: 1);
-        var loaded = Assert.IsType<SuperResolutionTransformer>(ml.Model.Load(model, out var schema));
+        using var chain = SrZip.Load(ml, model, out var loaded);
         using (loaded)
         {
             Assert.Equal(SrArchitecture.Espcn, loaded.Architecture);
             Assert.Equal(3, loaded.TrainingSummary!.EpochLosses.Count);
             Assert.Equal(3, loaded.TrainingSummary.Validations.Count);
-            Assert.NotNull(schema.GetColumnOrNull("Path"));
         }
 
         (code, stdout, stderr) = Sr("eval", "--model", model, folder, "--json");
@@ -72,7 +71,7 @@ public sealed class TrainCommandTests(ITestOutputHelper output) : IDisposable
         // The same through the library: sr eval is the protocol, not a number of its own.
         var data = TestImages.Paths(ml, Directory.GetFiles(folder).Order(StringComparer.Ordinal));
         var images = ml.Transforms.LoadImages("HighRes", null, "Path").Append(ml.Transforms.DownscaleImages("LowRes", 2, "HighRes")).Fit(data).Transform(data);
-        using var again = Assert.IsType<SuperResolutionTransformer>(ml.Model.Load(model, out _));
+        using var againChain = SrZip.Load(ml, model, out var again);
         var metrics = ml.SuperResolution().Evaluate(again.Transform(images), 2);
         Assert.Equal(metrics.Psnr, psnr, 6);
 
@@ -226,8 +225,8 @@ public sealed class TrainCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Matches(@"Resumed from .*training\.srcheckpoint at step \d+ \(epoch [1-9]\d* done\)", stdout);
 
         var ml = new MLContext(seed: 1);
-        using var resumed = Assert.IsType<SuperResolutionTransformer>(ml.Model.Load(model, out _));
-        using var uninterrupted = Assert.IsType<SuperResolutionTransformer>(ml.Model.Load(reference, out _));
+        using var resumedChain = SrZip.Load(ml, model, out var resumed);
+        using var uninterruptedChain = SrZip.Load(ml, reference, out var uninterrupted);
         Assert.Equal(uninterrupted.TrainingSummary!.Steps, resumed.TrainingSummary!.Steps);
         Assert.Equal(12, resumed.TrainingSummary.EpochLosses.Count);
         for (int i = 0; i < 12; i++)
