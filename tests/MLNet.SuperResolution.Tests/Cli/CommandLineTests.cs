@@ -322,4 +322,39 @@ public sealed class CommandLineTests(ITestOutputHelper output) : IDisposable
             Tmux("kill-session", "-t", session);
         }
     }
+
+    [Fact]
+    public void TheReadmesCommandLines_UseOnlyOptionsTheCommandsHave()
+    {
+        var settings = new Dictionary<string, Type>
+        {
+            ["models"] = typeof(ModelsCommand.Settings), ["upscale"] = typeof(UpscaleCommand.Settings), ["train"] = typeof(TrainCommand.Settings),
+            ["eval"] = typeof(EvalCommand.Settings), ["import"] = typeof(ImportCommand.Settings), ["inspect"] = typeof(InspectCommand.Settings),
+        };
+        var errors = new CliErrors(settings, TextWriter.Null);
+        string readme = File.ReadAllText(Path.Combine(SharedData.RepositoryRoot, "README.md")).ReplaceLineEndings("\n");
+        int start = readme.IndexOf("## The `sr` tool", StringComparison.Ordinal);
+        string section = readme[start..readme.IndexOf("\n## ", start + 5, StringComparison.Ordinal)];
+        string block = System.Text.RegularExpressions.Regex.Match(section, "```bash\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline).Groups[1].Value;
+        Assert.NotEmpty(block);
+        string? command = null;
+        int checkedOptions = 0;
+        foreach (string line in block.Split('\n'))
+        {
+            if (line.StartsWith("sr ", StringComparison.Ordinal))
+                command = line.Split(' ')[1];
+            Assert.True(command is not null && settings.ContainsKey(command), $"not a command: {line}");
+            foreach (System.Text.RegularExpressions.Match option in System.Text.RegularExpressions.Regex.Matches(line, @"(?<![\w-])--?[a-z][a-z0-9-]*"))
+            {
+                Assert.True(errors.OptionNames(command!).Contains(option.Value), $"'sr {command}' has no option {option.Value} (README: {line.Trim()})");
+                checkedOptions++;
+            }
+        }
+
+        // The prose names every option of sr train it lists by name.
+        var trainList = System.Text.RegularExpressions.Regex.Match(section, "`sr train` takes the trainer's settings by name: `([^`]*)`");
+        foreach (string option in trainList.Groups[1].Value.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries))
+            Assert.Contains(option, errors.OptionNames("train"));
+        Assert.True(checkedOptions > 20, $"only {checkedOptions} options found in the README's command lines");
+    }
 }
