@@ -27,6 +27,23 @@ internal sealed record PixelAgreement(long Total, long Identical, int MaxDiffere
         return new PixelAgreement(total, identical, maxDifference, absoluteSum / (double)total);
     }
 
+    /// <summary>
+    /// Every byte of <paramref name="actual"/> within one level of <paramref name="expected"/>, and at most
+    /// <paramref name="differentFraction"/> of them apart at all (float rounding on a rounding edge).
+    /// </summary>
+    public static void AssertWithinOneLevel(byte[] expected, byte[] actual, double differentFraction)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        int different = 0;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            Assert.InRange(actual[i] - expected[i], -1, 1);
+            different += actual[i] != expected[i] ? 1 : 0;
+        }
+
+        Assert.True(different <= (long)(actual.Length * differentFraction), $"{different} of {actual.Length} bytes differ");
+    }
+
     /// <summary>The bounds for reproducing MATLAB's LR files, and the exact match that clamped borders give.</summary>
     public void AssertReproducesMatlab()
     {
