@@ -106,4 +106,29 @@ public sealed class ModelsCommandTests(ITestOutputHelper output)
         var vdsr = lines.Single(l => l.StartsWith("| Vdsr | Paper |", StringComparison.Ordinal));
         Assert.Contains(664_704.ToString("N0", CultureInfo.InvariantCulture), vdsr);
     }
+
+    [Fact]
+    public void Piped_TheTableKeepsEveryRowWhole()
+    {
+        // Piped output is a log: no wrapping at an assumed 80 columns (it split "SrDenseNe" / "t" over two rows).
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sr.dll"));
+        start.ArgumentList.Add("models");
+        start.Environment.Remove("COLUMNS");
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string table = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        Assert.Equal(0, process.ExitCode);
+        var rows = table.Split('\n').Where(r => r.StartsWith("│", StringComparison.Ordinal)).ToList();
+        foreach (var architecture in Enum.GetValues<SrArchitecture>())
+            Assert.Contains(rows, r => r.Contains($"│ {architecture} ", StringComparison.Ordinal));
+        // No cut name: a first cell that is only the start of a network's name.
+        var names = Enum.GetNames<SrArchitecture>();
+        foreach (string row in rows)
+        {
+            string first = row.Split('│', StringSplitOptions.TrimEntries)[1];
+            Assert.False(first.Length > 0 && !names.Contains(first) && names.Any(n => n.StartsWith(first, StringComparison.Ordinal)), $"a name cut: {row}");
+        }
+    }
 }
+
