@@ -1,5 +1,5 @@
-// MSBuild inline task (build/LibTorchGlibcxx.targets): rewrites libLibTorchSharp.so's version need
-// GLIBCXX_3.4.32 -> GLIBCXX_3.4.30 where the system libstdc++ lacks 3.4.32. See the targets file for why.
+// MSBuild inline task (build/LibTorchGlibcxx.targets, shipped in the package's buildTransitive folder): rewrites
+// libLibTorchSharp.so's version need GLIBCXX_3.4.32 -> GLIBCXX_3.4.30 in the output copies. See the targets file for why.
 using System;
 using System.IO;
 using System.Linq;
@@ -18,26 +18,9 @@ public class PatchLibTorchSharpGlibcxx : Task
 
     public override bool Execute()
     {
-        string systemLibrary = FindSystemLibStdCxx();
-        if (systemLibrary == null)
-        {
-            Log.LogMessage(MessageImportance.Normal, "GLIBCXX patch: no system libstdc++.so.6 found; nothing done.");
-            return true;
-        }
-
-        byte[] system = File.ReadAllBytes(systemLibrary);
-        if (IndexOf(system, Encoding.ASCII.GetBytes(Needed + "\0")) >= 0)
-        {
-            Log.LogMessage(MessageImportance.Normal, $"GLIBCXX patch: {systemLibrary} has {Needed}; nothing to do.");
-            return true;
-        }
-
-        if (IndexOf(system, Encoding.ASCII.GetBytes(Replacement + "\0")) < 0)
-        {
-            Log.LogWarning($"GLIBCXX patch: {systemLibrary} has neither {Needed} nor {Replacement}; TorchSharp will likely not load on this system.");
-            return true;
-        }
-
+        // Decided by the library, not by the building machine: the copy is patched whenever it needs GLIBCXX_3.4.32,
+        // so that it loads on the systems the application goes to (Debian 12 has 3.4.30); the patched copy still
+        // loads where 3.4.32 exists.
         foreach (var item in Files)
         {
             string path = item.ItemSpec;
@@ -54,16 +37,6 @@ public class PatchLibTorchSharpGlibcxx : Task
         }
 
         return true;
-    }
-
-    private static string FindSystemLibStdCxx()
-    {
-        string[] candidates =
-        {
-            "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/lib/x86_64-linux-gnu/libstdc++.so.6",
-            "/usr/lib64/libstdc++.so.6", "/usr/lib/libstdc++.so.6", "/usr/lib/aarch64-linux-gnu/libstdc++.so.6",
-        };
-        return candidates.FirstOrDefault(File.Exists);
     }
 
     /// <summary>Rewrites the version need in place (through a temporary file, so hard links are never written through).</summary>
