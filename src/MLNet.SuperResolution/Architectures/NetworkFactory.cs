@@ -29,6 +29,7 @@ internal static class NetworkFactory
     /// </summary>
     public static SrNetwork Create(SrArchitecture architecture, int scale, int channels, SrNetworkOptions? options = null)
     {
+        Inference.TorchBackend.EnsureLoaded();
         Inference.NativeHeap.AdaptThresholds(); // once per process: glibc's heap thresholds as after any large free
         var descriptor = Describe(architecture);
         if (!descriptor.Scales.Contains(scale))

@@ -7,6 +7,7 @@ internal static class TorchDevices
 {
     public static torch.Device Parse(string? device)
     {
+        TorchBackend.EnsureLoaded();
         string text = string.IsNullOrWhiteSpace(device) ? "cpu" : device.Trim().ToLowerInvariant();
         if (text == "cpu")
             return torch.CPU;
