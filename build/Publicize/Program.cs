@@ -2,7 +2,7 @@
 // ML.NET's internal save/load API (ModelSaveContext, ModelLoadContext, LoadableClassAttribute, ...).
 // At run time the real assembly is used; the calling assembly declares
 // [assembly: IgnoresAccessChecksTo("...")] so the runtime accepts the access.
-// Usage: Publicize <input.dll> <output.dll>
+// Usage: Publicize <input.dll> <output.dll>   (does nothing when output.dll was made from this input: same MVID)
 using Mono.Cecil;
 
 if (args.Length != 2)
@@ -12,6 +12,16 @@ if (args.Length != 2)
 }
 
 string input = args[0], output = args[1];
+
+// Up to date when the copy was made from this very assembly: its module version id (MVID) is recorded beside the copy.
+// A timestamp would not do: a restored package can be older than an earlier copy (another ML.NET version, a fresh cache).
+string stamp = output + ".source-mvid";
+string sourceMvid;
+using (var module = ModuleDefinition.ReadModule(input))
+    sourceMvid = module.Mvid.ToString();
+if (File.Exists(output) && File.Exists(stamp) && File.ReadAllText(stamp).Trim() == sourceMvid)
+    return 0;
+
 var resolver = new DefaultAssemblyResolver();
 resolver.AddSearchDirectory(Path.GetDirectoryName(Path.GetFullPath(input))!);
 using (var assembly = AssemblyDefinition.ReadAssembly(input, new ReaderParameters { AssemblyResolver = resolver }))
@@ -58,6 +68,7 @@ using (var assembly = AssemblyDefinition.ReadAssembly(input, new ReaderParameter
     string temporary = output + ".tmp";
     assembly.Write(temporary);
     File.Move(temporary, output, overwrite: true);
+    File.WriteAllText(stamp, sourceMvid);
     Console.WriteLine($"Publicize: {Path.GetFileName(input)}: {changed} types and members made public -> {output}");
 }
 
