@@ -20,6 +20,20 @@ internal static class ExitCodes
     public const int Interrupted = 130;
 }
 
+/// <summary>Each <c>sr</c> command's name and its settings type (where its options are declared).</summary>
+internal static class SrCommands
+{
+    public static IReadOnlyDictionary<string, Type> SettingsByCommand { get; } = new Dictionary<string, Type>
+    {
+        ["models"] = typeof(Commands.ModelsCommand.Settings),
+        ["upscale"] = typeof(Commands.UpscaleCommand.Settings),
+        ["train"] = typeof(Commands.TrainCommand.Settings),
+        ["eval"] = typeof(Commands.EvalCommand.Settings),
+        ["import"] = typeof(Commands.ImportCommand.Settings),
+        ["inspect"] = typeof(Commands.InspectCommand.Settings),
+    };
+}
+
 /// <summary>
 /// The one error convention of <c>sr</c>: every error on stderr as <c>error: ...</c>, usage errors with what to type
 /// instead (the closest option or command name, the kind of value an option takes) and exit code 2, anything unexpected

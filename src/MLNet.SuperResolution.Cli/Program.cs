@@ -24,16 +24,7 @@ Console.CancelKeyPress += (_, e) =>
     interrupt.Cancel();
 };
 
-var settingsByCommand = new Dictionary<string, Type>
-{
-    ["models"] = typeof(ModelsCommand.Settings),
-    ["upscale"] = typeof(UpscaleCommand.Settings),
-    ["train"] = typeof(TrainCommand.Settings),
-    ["eval"] = typeof(EvalCommand.Settings),
-    ["import"] = typeof(ImportCommand.Settings),
-    ["inspect"] = typeof(InspectCommand.Settings),
-};
-var errors = new CliErrors(settingsByCommand, Console.Error);
+var errors = new CliErrors(SrCommands.SettingsByCommand, Console.Error);
 
 var app = new CommandApp();
 app.Configure(config =>

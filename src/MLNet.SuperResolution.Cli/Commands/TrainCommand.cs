@@ -188,6 +188,9 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         /// <summary>The named architecture, or null when the network comes from a detected --init file.</summary>
         internal SrArchitecture? ParsedArchitecture => Architecture is null ? null : Enum.Parse<SrArchitecture>(Architecture, ignoreCase: true);
 
+        /// <summary>A live progress bar only in a terminal; piped or redirected, or with --no-progress, log lines every 100 steps.</summary>
+        internal bool ShowsProgressBar => !NoProgress && AnsiConsole.Profile.Capabilities.Interactive;
+
         /// <summary>Whether the network is read from the --init file (no --arch).</summary>
         internal bool DetectsNetwork => Architecture is null && Init is not null;
 
@@ -261,7 +264,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             MaxTrainingTime = MaxMinutes is { } m ? TimeSpan.FromMinutes(m) : null,
             InitialWeightsPath = Init is null ? null : Path.GetFullPath(Init),
             InitialWeightsSkipMismatched = InitSkipMismatched,
-            LogEveryNSteps = NoProgress ? 100 : 0,
+            LogEveryNSteps = ShowsProgressBar ? 0 : 100,
             AdversarialLossWeight = AdversarialWeight,
             DiscriminatorLearningRate = DiscriminatorLearningRate,
             DiscriminatorWidth = DiscriminatorWidth,
@@ -297,10 +300,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
 
             var options = settings.ToOptions(validation);
             options.Scale = scale;
-            // A live progress bar only in a terminal; piped or redirected, or with --no-progress, log lines.
-            bool bar = !settings.NoProgress && AnsiConsole.Profile.Capabilities.Interactive;
-            if (!bar)
-                options.LogEveryNSteps = 100;
+            bool bar = settings.ShowsProgressBar;
             ml.Log += (_, e) =>
             {
                 if (!e.Source.StartsWith(nameof(SuperResolutionEstimator), StringComparison.Ordinal))

@@ -90,23 +90,12 @@ public sealed record SrBicubicComparison(double ModelPsnr, double BicubicPsnr, i
         double model = 0, bicubic = 0;
         foreach (var patch in CheckPatches)
         {
-            var high = Crop(patch, patch.Width / scale * scale, patch.Height / scale * scale);
+            var high = patch.CropToMultipleOf(scale);
             var low = scale == 1 ? high : MatlabImresize.Downscale(high, scale);
             model += ImageQuality.PsnrY(upscaler.Upscale(low), high, scale);
             bicubic += scale == 1 ? double.PositiveInfinity : ImageQuality.PsnrY(MatlabImresize.Upscale(low, scale), high, scale);
         }
 
         return new SrBicubicComparison(model / CheckPatches.Count, bicubic / CheckPatches.Count, scale);
-    }
-
-    private static RgbImage Crop(RgbImage image, int width, int height)
-    {
-        if (width == image.Width && height == image.Height)
-            return image;
-        var planes = new byte[3 * width * height];
-        for (int c = 0; c < 3; c++)
-            for (int y = 0; y < height; y++)
-                image.Planes.AsSpan(c * image.PlaneSize + y * image.Width, width).CopyTo(planes.AsSpan(c * width * height + y * width, width));
-        return new RgbImage(width, height, planes);
     }
 }

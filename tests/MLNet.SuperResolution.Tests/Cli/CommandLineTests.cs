@@ -326,11 +326,7 @@ public sealed class CommandLineTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void TheReadmesCommandLines_UseOnlyOptionsTheCommandsHave()
     {
-        var settings = new Dictionary<string, Type>
-        {
-            ["models"] = typeof(ModelsCommand.Settings), ["upscale"] = typeof(UpscaleCommand.Settings), ["train"] = typeof(TrainCommand.Settings),
-            ["eval"] = typeof(EvalCommand.Settings), ["import"] = typeof(ImportCommand.Settings), ["inspect"] = typeof(InspectCommand.Settings),
-        };
+        var settings = SrCommands.SettingsByCommand;
         var errors = new CliErrors(settings, TextWriter.Null);
         string readme = File.ReadAllText(Path.Combine(SharedData.RepositoryRoot, "README.md")).ReplaceLineEndings("\n");
         int start = readme.IndexOf("## The `sr` tool", StringComparison.Ordinal);
