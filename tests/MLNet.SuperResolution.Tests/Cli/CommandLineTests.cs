@@ -288,38 +288,62 @@ public sealed class CommandLineTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("100%", upscale);
     }
 
-    /// <summary>Runs <paramref name="command"/> in a detached tmux session of <paramref name="columns"/> columns; the pane at the end.</summary>
+    /// <summary>
+    /// Runs <paramref name="command"/> in a detached tmux session of <paramref name="columns"/> columns, on a tmux server
+    /// of its own (a private socket, no user configuration), so one capture never meets another's server as it shuts
+    /// down; the pane at the end. A server that does not start is retried, then the test is skipped with tmux's words.
+    /// </summary>
     private static string Terminal(int columns, string command)
     {
-        string session = $"sr-test-{Guid.NewGuid():N}"[..20];
-        static string Tmux(params string[] arguments)
+        string socket = Path.Combine(Path.GetTempPath(), $"sr-test-{Guid.NewGuid():N}"[..20]);
+        (int ExitCode, string Output, string Error) Tmux(params string[] arguments)
         {
             var start = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (string argument in arguments)
+            foreach (string argument in new[] { "-S", socket, "-f", "/dev/null" }.Concat(arguments))
                 start.ArgumentList.Add(argument);
             using var process = Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
             string text = process.StandardOutput.ReadToEnd();
             process.WaitForExit();
-            return text;
+            return (process.ExitCode, text, error.Result);
         }
 
-        Tmux("new-session", "-d", "-s", session, "-x", columns.ToString(System.Globalization.CultureInfo.InvariantCulture), "-y", "40",
-            $"{command}; echo EXIT=$?; sleep 60");
         try
         {
+            string started = "";
+            for (int attempt = 0; attempt < 3; attempt++)
+            {
+                var result = Tmux("new-session", "-d", "-s", "sr", "-x", columns.ToString(System.Globalization.CultureInfo.InvariantCulture), "-y", "40",
+                    $"{command}; echo EXIT=$?; sleep 120");
+                if (result.ExitCode == 0 && Tmux("has-session", "-t", "sr").ExitCode == 0)
+                {
+                    started = "yes";
+                    break;
+                }
+
+                started = result.Error;
+                Tmux("kill-server");
+                Thread.Sleep(1000);
+            }
+
+            Skip.IfNot(started == "yes", $"tmux could not start a session: {started}");
+            string pane = "";
             for (int i = 0; i < 240; i++)
             {
-                string pane = Tmux("capture-pane", "-p", "-t", session);
+                var capture = Tmux("capture-pane", "-p", "-t", "sr");
+                Assert.True(capture.ExitCode == 0, $"tmux capture-pane failed: {capture.Error}");
+                pane = capture.Output;
                 if (pane.Contains("EXIT=", StringComparison.Ordinal))
-                    return pane;
+                    break;
                 Thread.Sleep(500);
             }
 
-            return Tmux("capture-pane", "-p", "-t", session);
+            return pane;
         }
         finally
         {
-            Tmux("kill-session", "-t", session);
+            Tmux("kill-server");
+            File.Delete(socket);
         }
     }
 
