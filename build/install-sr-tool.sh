@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Packs the `sr` command-line tool and installs it from the local package (no feed needed).
 # Usage: build/install-sr-tool.sh [TOOL_PATH]   (default: a global tool, ~/.dotnet/tools)
-# The package carries the libtorch CPU backend (~170 MB) and the GLIBCXX-patched libLibTorchSharp.so (build/README.md).
+# Packs the Linux x64 tool package (RID-specific: only that platform's natives, 141 MB), which carries the libtorch CPU
+# backend and the GLIBCXX-patched libLibTorchSharp.so (build/README.md), and the small package that points at it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-dotnet pack src/MLNet.SuperResolution.Cli -c Release -o "$out"
+dotnet pack src/MLNet.SuperResolution.Cli -c Release -o "$out" -p:SrToolRuntimes=linux-x64
 if [ $# -ge 1 ]; then
   dotnet tool uninstall --tool-path "$1" MLNet.SuperResolution.Cli >/dev/null 2>&1 || true
   dotnet tool install --tool-path "$1" --add-source "$out" MLNet.SuperResolution.Cli

@@ -37,7 +37,7 @@ internal sealed class PipelineBench : IDisposable
         Network = benchCase.Build();
         _upscaler = new SrUpscaler(benchCase.Architecture, benchCase.Scale, benchCase.Channels, Network, CPU);
         _transformer = new SuperResolutionTransformer(_ml, "SuperRes", "LowRes", _upscaler,
-            NetworkFactory.ResolveOptions(benchCase.Architecture, benchCase.Preset, null), "cpu", trainingSummary: null);
+            NetworkFactory.ResolveOptions(benchCase.Architecture, benchCase.Preset, null), "cpu", "cpu", trainingSummary: null);
         string[] samples = ["astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "brick.png", "grass.png"];
         for (int i = 0; i < count; i++)
         {

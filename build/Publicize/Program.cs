@@ -15,10 +15,12 @@ string input = args[0], output = args[1];
 
 // Up to date when the copy was made from this very assembly: its module version id (MVID) is recorded beside the copy.
 // A timestamp would not do: a restored package can be older than an earlier copy (another ML.NET version, a fresh cache).
+// The rules' version is part of the stamp, so a change to the rules below also remakes the copies.
+const string Rules = "rules 2: internal -> public, private protected and protected internal -> protected";
 string stamp = output + ".source-mvid";
 string sourceMvid;
 using (var module = ModuleDefinition.ReadModule(input))
-    sourceMvid = module.Mvid.ToString();
+    sourceMvid = $"{module.Mvid} ({Rules})";
 if (File.Exists(output) && File.Exists(stamp) && File.ReadAllText(stamp).Trim() == sourceMvid)
     return 0;
 
@@ -48,7 +50,10 @@ using (var assembly = AssemblyDefinition.ReadAssembly(input, new ReaderParameter
         {
             if (IsInternal(method.Attributes & MethodAttributes.MemberAccessMask) && !IsCompilerGenerated(method))
             {
-                method.IsPublic = true;
+                if (IsForDerivedClasses(method.Attributes & MethodAttributes.MemberAccessMask))
+                    method.IsFamily = true;
+                else
+                    method.IsPublic = true;
                 changed++;
             }
         }
@@ -56,9 +61,13 @@ using (var assembly = AssemblyDefinition.ReadAssembly(input, new ReaderParameter
         foreach (var field in type.Fields)
         {
             // Event backing fields share the event's name: publishing them makes uses ambiguous.
-            if (IsInternal((MethodAttributes)(field.Attributes & FieldAttributes.FieldAccessMask)) && !IsCompilerGenerated(field) && !eventNames.Contains(field.Name))
+            var access = (MethodAttributes)(field.Attributes & FieldAttributes.FieldAccessMask);
+            if (IsInternal(access) && !IsCompilerGenerated(field) && !eventNames.Contains(field.Name))
             {
-                field.IsPublic = true;
+                if (IsForDerivedClasses(access))
+                    field.IsFamily = true;
+                else
+                    field.IsPublic = true;
                 changed++;
             }
         }
@@ -69,7 +78,7 @@ using (var assembly = AssemblyDefinition.ReadAssembly(input, new ReaderParameter
     assembly.Write(temporary);
     File.Move(temporary, output, overwrite: true);
     File.WriteAllText(stamp, sourceMvid);
-    Console.WriteLine($"Publicize: {Path.GetFileName(input)}: {changed} types and members made public -> {output}");
+    Console.WriteLine($"Publicize: {Path.GetFileName(input)}: {changed} types and members opened -> {output}");
 }
 
 return 0;
@@ -77,7 +86,12 @@ return 0;
 static bool IsCompilerGenerated(ICustomAttributeProvider member) =>
     member.CustomAttributes.Any(a => a.AttributeType.FullName == "System.Runtime.CompilerServices.CompilerGeneratedAttribute");
 
-// Only what is hidden behind the assembly boundary (internal, private protected, protected internal) becomes public;
+// Only what is hidden behind the assembly boundary (internal, private protected, protected internal) is opened;
 // private and protected members keep their access, so derived classes override them as usual.
 static bool IsInternal(MethodAttributes access) =>
     access is MethodAttributes.Assembly or MethodAttributes.FamANDAssem or MethodAttributes.FamORAssem;
+
+// Members meant for derived classes (private protected, protected internal) become protected, not public: our
+// classes then override them as protected, and they stay out of the library's public surface.
+static bool IsForDerivedClasses(MethodAttributes access) =>
+    access is MethodAttributes.FamANDAssem or MethodAttributes.FamORAssem;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Packs the library, builds build/consumer (a new user's app) outside the repository against that package and
-# libtorch-cpu-linux-x64, and runs it: the default model's upscale, then a pipeline fit/save/load/evaluate.
+# libtorch-cpu-linux-x64 and the newest ML.NET, and runs it: the default model's upscale, a pipeline
+# fit/save/load/evaluate, and one image through a PredictionEngine.
 #   build/consumer/run.sh [WORK_DIR]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"

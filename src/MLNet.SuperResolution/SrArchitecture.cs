@@ -2,7 +2,7 @@ namespace MLNet.SuperResolution;
 
 /// <summary>
 /// The super-resolution networks this library builds, trains and imports. <see cref="SrModelZoo"/> describes each
-/// (paper, reference implementation, scales, parameter counts); docs/models.md explains them.
+/// (paper, reference implementation, scales, parameter counts, presets).
 /// </summary>
 public enum SrArchitecture
 {

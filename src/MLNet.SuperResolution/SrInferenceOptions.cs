@@ -27,7 +27,8 @@ public sealed class SrInferenceOptions
     /// Context in low-resolution pixels that a tile sees beyond its core on each inner side; the network's output
     /// outside the core is discarded (centre-crop blending). Null (default) means the network's receptive-field
     /// radius, measured once per network (exact result); for networks with a global operation (RCAN's and DRN's
-    /// channel attention) or a radius above 127 pixels, 32 (an approximation; see the README's "Large images").
+    /// channel attention) or a radius above 127 pixels, 32 (an approximation of the whole image; set a larger overlap,
+    /// or raise <see cref="MaxUntiledPixels"/> to run such images whole, where exactness matters).
     /// </summary>
     public int? TileOverlap { get; set; }
 
@@ -46,7 +47,7 @@ public sealed class SrInferenceOptions
     /// <summary>
     /// Runs the network on channels-last (NHWC) activations, the layout oneDNN's CPU convolutions work in natively:
     /// the same results to float rounding (below 1e-5 relative; an 8-bit output value can round the other way), 5-35%
-    /// faster for most of the zoo on the development CPU (AVX-512; docs/performance.md has the table). Null (default) means
+    /// faster for most of the zoo on CPUs with AVX-512. Null (default) means
     /// automatic: channels-last on the CPU, the contiguous NCHW layout on other devices. True or false forces it.
     /// </summary>
     public bool? ChannelsLast { get; set; }

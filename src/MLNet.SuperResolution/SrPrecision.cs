@@ -9,8 +9,8 @@ public enum SrPrecision
     /// <summary>
     /// bfloat16 (8-bit mantissa) for the network's weights and activations; the image goes in and comes out as float32.
     /// On CPUs with AVX-512 BF16 (e.g. AMD Zen 4, Intel Sapphire Rapids) 1.4-2x faster, most with
-    /// <see cref="SrInferenceOptions.ChannelsLast"/>; outputs differ from float32 by about one 8-bit level
-    /// (docs/performance.md has the measured speed and Set5 PSNR change). On CPUs without native bfloat16 (neither
+    /// <see cref="SrInferenceOptions.ChannelsLast"/>; outputs differ from float32 by about one 8-bit level.
+    /// On CPUs without native bfloat16 (neither
     /// AVX-512 BF16 nor AMX-BF16, e.g. AMD Zen 3 and earlier) libtorch's bfloat16 convolutions were measured 8-240x slower
     /// than float32, so there the network runs in float32 instead, with a warning in ML.NET's log
     /// (<see cref="SuperResolutionUpscaler.Precision"/> says what runs). GPUs run what is asked.

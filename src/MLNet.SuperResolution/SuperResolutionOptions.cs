@@ -68,7 +68,7 @@ public sealed class SuperResolutionOptions
 
     /// <summary>
     /// Adam's learning rate. Default 1e-3. Where a network's reference recipe trains some layers at another rate, those
-    /// layers get that multiple of it (FSRCNN: its tail at a tenth; docs/models.md lists such recipes).
+    /// layers get that multiple of it (FSRCNN: its tail at a tenth).
     /// </summary>
     public double LearningRate { get; set; } = 1e-3;
 
@@ -100,10 +100,13 @@ public sealed class SuperResolutionOptions
     public CancellationToken CancellationToken { get; set; }
 
     /// <summary>
-    /// Torch device: "cpu" (default) or "cuda" / "cuda:N". CUDA needs a CUDA libtorch backend package in the
-    /// application (e.g. libtorch-cuda-12.8-linux-x64) instead of libtorch-cpu-linux-x64.
+    /// Torch device: "cpu", "cuda" or "cuda:N"; null (the default) follows the <c>MLContext</c> as ML.NET's TorchSharp
+    /// trainers do: the CPU unless <c>MLContext.GpuDeviceId</c> is set, then that CUDA device, or the CPU when there is
+    /// no CUDA and <c>MLContext.FallbackToCpu</c> is true (an error when it is false). A model saved with null follows
+    /// the loading context. CUDA needs a CUDA libtorch backend package in the application (e.g.
+    /// libtorch-cuda-12.8-linux-x64) instead of libtorch-cpu-linux-x64.
     /// </summary>
-    public string Device { get; set; } = "cpu";
+    public string? Device { get; set; }
 
     /// <summary>
     /// Optional PyTorch state_dict (.pth, .safetensors) to start from instead of random initialisation (fine-tuning).

@@ -23,6 +23,6 @@ internal static class TestModels
         if (network is not null)
             edit?.Invoke(network);
         return new SuperResolutionTransformer(ml, "SuperRes", "LowRes", new SrUpscaler(architecture, scale, channels, network, CPU),
-            options, "cpu", trainingSummary: null);
+            options, "cpu", "cpu", trainingSummary: null);
     }
 }

@@ -14,7 +14,7 @@ namespace MLNet.SuperResolution;
 ///     .Append(ml.Transforms.DownscaleImages("LowRes", scale: 2, inputColumnName: "HighRes"))
 ///     .Append(ml.Transforms.SuperResolution(new SuperResolutionOptions { Architecture = SrArchitecture.Espcn, Scale = 2 }));
 /// </code>
-/// A runnable sample is examples/QuickStart.
+/// The package readme (its NuGet page) has a runnable sample.
 /// </example>
 public static class SuperResolutionCatalogExtensions
 {
@@ -28,6 +28,20 @@ public static class SuperResolutionCatalogExtensions
     /// <param name="inputColumnName">The high-resolution image column; null means the same as <paramref name="outputColumnName"/>.</param>
     public static DownscaleImagesEstimator DownscaleImages(this TransformsCatalog catalog, string outputColumnName, int scale, string? inputColumnName = null)
         => new(Environment(catalog), outputColumnName, inputColumnName ?? outputColumnName, scale);
+
+    /// <summary>
+    /// Encodes each image of an image column into a file's bytes (a variable-length byte vector): the way to get an
+    /// upscaled image out of a <c>PredictionEngine</c>, whose output class can hold a <c>byte[]</c> but not an
+    /// <see cref="Microsoft.ML.Data.MLImage"/>. Needs no training.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The new column of encoded files.</param>
+    /// <param name="inputColumnName">The image column (e.g. a super-resolution output).</param>
+    /// <param name="format">The file format: PNG (default, lossless, alpha kept), JPEG, WebP (lossless) or BMP.</param>
+    /// <param name="jpegQuality">The JPEG quality, 1..100, for <see cref="SrImageFormat.Jpeg"/>.</param>
+    public static EncodeImagesEstimator EncodeImages(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        SrImageFormat format = SrImageFormat.Png, int jpegQuality = EncodeImagesTransformer.DefaultJpegQuality)
+        => new(Environment(catalog), outputColumnName, inputColumnName, format, jpegQuality);
 
     /// <summary>Trains a super-resolution network; see <see cref="SuperResolutionOptions"/> for every setting.</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -67,13 +81,13 @@ public static class SuperResolutionCatalogExtensions
     /// <param name="scale">The upscaling factor.</param>
     /// <param name="weightsPath">A PyTorch state_dict (.pth, as <c>torch.save(model.state_dict())</c> writes) whose keys and shapes match the network.</param>
     /// <param name="channels">Whether the weights are for RGB or the Y channel.</param>
-    /// <param name="device">"cpu" or "cuda".</param>
+    /// <param name="device">"cpu", "cuda" or "cuda:N"; null follows the MLContext (<c>GpuDeviceId</c>, <c>FallbackToCpu</c>).</param>
     /// <param name="preset">The network configuration the weights are for (default the paper's).</param>
     /// <param name="networkOptions">Custom hyper-parameters the weights are for; overrides <paramref name="preset"/>.</param>
     /// <param name="inference">Tiling of large images and self-ensemble; null means the defaults (see <see cref="SrInferenceOptions"/>).</param>
     public static ApplySuperResolutionModelEstimator ApplySuperResolutionModel(this TransformsCatalog catalog, string outputColumnName,
         string inputColumnName, SrArchitecture architecture, int scale, string? weightsPath = null, SrChannels channels = SrChannels.Rgb,
-        string device = "cpu", SrPreset preset = SrPreset.Paper, SrNetworkOptions? networkOptions = null, SrInferenceOptions? inference = null)
+        string? device = null, SrPreset preset = SrPreset.Paper, SrNetworkOptions? networkOptions = null, SrInferenceOptions? inference = null)
         => new(Environment(catalog), outputColumnName, inputColumnName, architecture, scale, weightsPath, channels, device, preset, networkOptions, inference);
 
     /// <summary>
@@ -87,31 +101,42 @@ public static class SuperResolutionCatalogExtensions
     /// <param name="outputColumnName">The upscaled image column to create.</param>
     /// <param name="inputColumnName">The low-resolution image column.</param>
     /// <param name="modelPath">The weights file.</param>
-    /// <param name="device">"cpu" or "cuda".</param>
+    /// <param name="device">"cpu", "cuda" or "cuda:N"; null follows the MLContext (<c>GpuDeviceId</c>, <c>FallbackToCpu</c>).</param>
     /// <param name="inference">Tiling of large images and self-ensemble; null means the defaults (see <see cref="SrInferenceOptions"/>).</param>
     /// <exception cref="InvalidDataException">The file is not a weights file, is hostile, or holds a network this library does not recognise (the closest families are named).</exception>
     public static ApplySuperResolutionModelEstimator ApplySuperResolutionModel(this TransformsCatalog catalog, string outputColumnName,
-        string inputColumnName, string modelPath, string device = "cpu", SrInferenceOptions? inference = null)
+        string inputColumnName, string modelPath, string? device = null, SrInferenceOptions? inference = null)
         => new(Environment(catalog), outputColumnName, inputColumnName, modelPath, device, inference);
 
     /// <summary>
     /// Upscales an image column with the weights embedded in the library (<see cref="SrDefaultModel"/>: a small EDSR
-    /// trained here for x2, x3 and x4; docs/default-weights.md). Fitting does not train.
+    /// trained for x2, x3 and x4; <see cref="SrDefaultModel"/>). Fitting does not train.
     /// </summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">The upscaled image column to create.</param>
     /// <param name="inputColumnName">The low-resolution image column.</param>
     /// <param name="scale">The upscaling factor, one of <see cref="SrDefaultModel.Scales"/>.</param>
-    /// <param name="device">"cpu" or "cuda".</param>
+    /// <param name="device">"cpu", "cuda" or "cuda:N"; null follows the MLContext (<c>GpuDeviceId</c>, <c>FallbackToCpu</c>).</param>
     /// <param name="inference">Tiling of large images and self-ensemble; null means the defaults (see <see cref="SrInferenceOptions"/>).</param>
     public static ApplySuperResolutionModelEstimator ApplySuperResolutionModel(this TransformsCatalog catalog, string outputColumnName,
-        string inputColumnName, int scale, string device = "cpu", SrInferenceOptions? inference = null)
+        string inputColumnName, int scale, string? device = null, SrInferenceOptions? inference = null)
         => new(Environment(catalog), outputColumnName, inputColumnName, scale, device, inference);
 
     /// <summary>Super-resolution operations that are not transforms, such as <c>Evaluate</c>.</summary>
     /// <param name="mlContext">The ML.NET context.</param>
     public static SuperResolutionCatalog SuperResolution(this MLContext mlContext)
-        => new(Contracts.CheckRef(mlContext, nameof(mlContext)));
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        MLNetInternals.EnsureAvailable();
+        return new(mlContext);
+    }
 
-    private static IHostEnvironment Environment(TransformsCatalog catalog) => CatalogUtils.GetEnvironment(catalog);
+    // The guard runs before any method that touches ML.NET's internals is compiled.
+    private static IHostEnvironment Environment(TransformsCatalog catalog)
+    {
+        MLNetInternals.EnsureAvailable();
+        return EnvironmentOf(catalog);
+    }
+
+    private static IHostEnvironment EnvironmentOf(TransformsCatalog catalog) => CatalogUtils.GetEnvironment(catalog);
 }

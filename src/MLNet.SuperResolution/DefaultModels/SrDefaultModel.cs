@@ -7,8 +7,8 @@ namespace MLNet.SuperResolution;
 /// The weights embedded in the library, used when no model is given:
 /// <c>ApplySuperResolutionModel("SuperRes", "LowRes", scale: 2)</c>, <see cref="SuperResolutionUpscaler.FromDefaultModel"/>
 /// and <c>sr upscale</c> without <c>--model</c>. An EDSR network (baseline form) with 32 features and 8 residual blocks
-/// on RGB, trained with examples/DefaultWeights on BSD100 with the protocol's bicubic degradation. <see cref="Scales"/>
-/// lists the scales this build embeds; docs/default-weights.md records how each was trained and its Set5/Set14 results.
+/// on RGB, trained on BSD100 with the protocol's bicubic degradation. <see cref="Scales"/> lists the scales this build
+/// embeds; the project's documentation records how each was trained and its Set5/Set14 results.
 /// </summary>
 public static class SrDefaultModel
 {

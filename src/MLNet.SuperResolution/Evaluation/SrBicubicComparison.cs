@@ -7,7 +7,7 @@ namespace MLNet.SuperResolution;
 
 /// <summary>
 /// A model against bicubic interpolation on the library's built-in check patches (four 96x96 photographs: a face, a
-/// cat's eye, a coffee cup and a brick wall; docs/cli.md), by the protocol (low-resolution input made with MATLAB's
+/// cat's eye, a coffee cup and a brick wall, embedded in the library), by the protocol (low-resolution input made with MATLAB's
 /// bicubic, PSNR on Y with <c>scale</c> pixels shaved, averaged over the patches). A super-resolution model that scores
 /// below bicubic there is almost always broken: weights for another scale or channel mode, weights of another network,
 /// or too little training. <see cref="SuperResolutionTransformer.CompareWithBicubic"/> makes one; training sets

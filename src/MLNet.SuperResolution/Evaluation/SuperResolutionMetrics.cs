@@ -2,7 +2,7 @@ namespace MLNet.SuperResolution;
 
 /// <summary>
 /// PSNR and SSIM of upscaled images against their ground truth, measured as the SR literature does
-/// (../shared/docs/protocol.md): Y channel (BT.601, MATLAB <c>rgb2ycbcr</c>) of the 8-bit output, <c>scale</c>
+/// (the benchmark protocol of EDSR, RCAN and their successors): Y channel (BT.601, MATLAB <c>rgb2ycbcr</c>) of the 8-bit output, <c>scale</c>
 /// pixels shaved from every border, PSNR in float64, SSIM with an 11x11 Gaussian window; means over images.
 /// </summary>
 public sealed class SuperResolutionMetrics

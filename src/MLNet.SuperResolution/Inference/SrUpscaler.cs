@@ -82,6 +82,7 @@ internal sealed class SrUpscaler : IDisposable
     /// <summary>Upscales an image by <see cref="Scale"/>; thread-safe (inference only, no shared mutable state).</summary>
     public RgbImage Upscale(RgbImage lowRes)
     {
+        ThrowIfDisposed();
         if (Network is null)
             return MatlabImresize.Upscale(lowRes, Scale);
         var (width, height) = OutputSize(lowRes);
@@ -96,6 +97,7 @@ internal sealed class SrUpscaler : IDisposable
     /// </summary>
     public MLImage UpscaleToMLImage(RgbImage lowRes)
     {
+        ThrowIfDisposed();
         var (width, height) = OutputSize(lowRes);
         int length = BufferLength(width, height, 4);
         // A pooled buffer: MLImage copies the pixels into its own bitmap, so a fresh (zeroed) array per image is waste.
@@ -123,6 +125,7 @@ internal sealed class SrUpscaler : IDisposable
     /// </summary>
     public byte[]? UpscaleInto(RgbImage lowRes, RgbRegionWriter writeRgb)
     {
+        ThrowIfDisposed();
         if (Network is null)
         {
             var bicubic = MatlabImresize.Upscale(lowRes, Scale);
@@ -275,8 +278,25 @@ internal sealed class SrUpscaler : IDisposable
         return (tile, overlap);
     }
 
+    /// <summary>Whether <see cref="Dispose"/> has run: the network's tensors may be gone.</summary>
+    public bool IsDisposed { get; private set; }
+
+    /// <summary>
+    /// Throws a clear <see cref="ObjectDisposedException"/> after <see cref="Dispose"/>: a disposed network would run on
+    /// freed tensors, or save no weights.
+    /// </summary>
+    public void ThrowIfDisposed()
+    {
+        if (IsDisposed)
+            throw new ObjectDisposedException(nameof(SuperResolutionTransformer),
+                "This super-resolution model was disposed, with its network: it can no longer upscale or be saved. A PredictionEngine " +
+                "disposes the model it was made from when it is disposed; to keep using the model, create the engine with " +
+                "new PredictionEngineOptions { OwnsTransformer = false }, or load the model again.");
+    }
+
     public void Dispose()
     {
+        IsDisposed = true;
         if (_ownsNetwork)
             Network?.Dispose();
         if (_bfloat16 is { IsValueCreated: true })

@@ -51,8 +51,11 @@ internal sealed class BadRows
     /// <summary>The rows left out, in order.</summary>
     public List<SrSkippedRow> Skipped { get; } = new();
 
-    /// <summary>Whether an exception thrown while reading a row is about that row (and not cancellation or memory exhaustion).</summary>
-    public static bool IsAboutTheRow(Exception e) => e is not (OperationCanceledException or OutOfMemoryException);
+    /// <summary>
+    /// Whether an exception thrown while reading a row is about that row (and not cancellation, memory exhaustion, or
+    /// a model disposed before use).
+    /// </summary>
+    public static bool IsAboutTheRow(Exception e) => e is not (OperationCanceledException or OutOfMemoryException or ObjectDisposedException);
 
     /// <summary>
     /// Reports a bad row: throws (<see cref="SrBadRowHandling.Fail"/>) or records it and logs a warning. Messages of

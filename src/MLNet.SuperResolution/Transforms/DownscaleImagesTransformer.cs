@@ -51,7 +51,7 @@ public sealed class DownscaleImagesTransformer : ImageToImageTransformerBase
         loaderAssemblyName: typeof(DownscaleImagesTransformer).Assembly.FullName);
 
     /// <summary>Saves the transform (called by ML.NET's model saving).</summary>
-    public override void SaveModel(ModelSaveContext ctx)
+    protected override void SaveModel(ModelSaveContext ctx)
     {
         Host.CheckValue(ctx, nameof(ctx));
         ctx.CheckAtModel();
@@ -64,8 +64,14 @@ public sealed class DownscaleImagesTransformer : ImageToImageTransformerBase
         ctx.Writer.Write(Scale);
     }
 
-    // Factory method for SignatureLoadModel.
+    // Factory method for SignatureLoadModel. The guard runs before any method that touches ML.NET's internals is compiled.
     private static DownscaleImagesTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        MLNetInternals.EnsureAvailable();
+        return Load(env, ctx);
+    }
+
+    private static DownscaleImagesTransformer Load(IHostEnvironment env, ModelLoadContext ctx)
     {
         Contracts.CheckValue(env, nameof(env));
         var host = env.Register(RegistrationName);
@@ -101,6 +107,15 @@ public sealed class DownscaleImagesTransformer : ImageToImageTransformerBase
 }
 
 /// <summary>Estimator of <see cref="DownscaleImagesTransformer"/> (nothing to learn: fitting only checks the schema).</summary>
+/// <remarks>
+/// Estimator characteristics:
+/// <list type="bullet">
+/// <item><description>Needs training: no.</description></item>
+/// <item><description>Input column: <see cref="MLImage"/>, any size at least <c>scale</c> pixels wide and high.</description></item>
+/// <item><description>Output column: <see cref="MLImage"/> (BGRA32), the input cropped to a multiple of <c>scale</c> and divided by it.</description></item>
+/// <item><description>Saved and loaded with <c>mlContext.Model.Save</c> / <c>Load</c>; not exportable with ML.NET's <c>ConvertToOnnx</c>.</description></item>
+/// </list>
+/// </remarks>
 public sealed class DownscaleImagesEstimator : IEstimator<DownscaleImagesTransformer>
 {
     private readonly IHost _host;

@@ -63,7 +63,7 @@ internal static class ImageColumns
                 getter(ref image);
                 return image is null || image.Width <= 0 || image.Height <= 0 ? null : RgbImage.FromMLImage(image);
             }
-            catch (Exception e) when (e is not OperationCanceledException && !BadRowError.Is(e))
+            catch (Exception e) when (BadRows.IsAboutTheRow(e) && !BadRowError.Is(e))
             {
                 // SkiaSharp's message for a file it cannot decode does not say what is wrong with it.
                 string problem = e is ArgumentException { ParamName: "imageStream" }

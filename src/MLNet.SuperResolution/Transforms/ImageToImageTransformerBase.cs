@@ -36,7 +36,7 @@ public abstract class ImageToImageTransformerBase : OneToOneTransformerBase
     private protected abstract MLImage Map(RgbImage input, Func<string> where);
 
     /// <summary>Checks that the input column holds images.</summary>
-    public override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)
+    protected override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)
     {
         if (inputSchema[srcCol].Type is not ImageDataViewType)
             throw Host.ExceptSchemaMismatch(nameof(inputSchema), "input", ColumnPairs[col].inputColumnName,
@@ -44,7 +44,7 @@ public abstract class ImageToImageTransformerBase : OneToOneTransformerBase
     }
 
     /// <summary>Makes the row mapper (called by ML.NET).</summary>
-    public override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
 
     private sealed class Mapper : OneToOneMapperBase
     {

@@ -17,6 +17,17 @@ namespace MLNet.SuperResolution;
 /// (<c>mlContext.Log</c>: "Loss:" lines every <see cref="SuperResolutionOptions.LogEveryNSteps"/> steps) and
 /// progress channel, honours cancellation, and seeds from the <see cref="MLContext"/>.
 /// </summary>
+/// <remarks>
+/// Estimator characteristics:
+/// <list type="bullet">
+/// <item><description>Needs training: yes (<c>Fit</c> trains the network on the data, from random weights or
+/// <see cref="SuperResolutionOptions.InitialWeightsPath"/>).</description></item>
+/// <item><description>Input columns: the low-resolution images and the high-resolution label images, <see cref="Microsoft.ML.Data.MLImage"/>
+/// (e.g. from <c>LoadImages</c> and <c>DownscaleImages</c>), any size; each label is <c>scale</c> times its input.</description></item>
+/// <item><description>Output column: <see cref="Microsoft.ML.Data.MLImage"/> (BGRA32), <c>scale</c> times the input's size.</description></item>
+/// <item><description>Saved and loaded with <c>mlContext.Model.Save</c> / <c>Load</c>; not exportable with ML.NET's <c>ConvertToOnnx</c>.</description></item>
+/// </list>
+/// </remarks>
 public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransformer>
 {
     private static readonly object TorchSeedLock = new();
@@ -94,7 +105,8 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             throw new ArgumentOutOfRangeException(nameof(o.LearningRate), o.LearningRate, "LearningRate must be a positive number.");
         if (o.InitialWeightsPath is { } path && !File.Exists(path))
             throw new FileNotFoundException($"InitialWeightsPath '{path}' does not exist.", path);
-        TorchDevices.Parse(o.Device);
+        if (o.Device is not null)
+            TorchDevices.Parse(o.Device);
         if (o.Inference is null)
             throw new ArgumentNullException(nameof(SuperResolutionOptions.Inference), "Inference must not be null; use new SrInferenceOptions() for the defaults.");
         o.Inference.Validate(nameof(SuperResolutionOptions.Inference));
@@ -253,7 +265,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
         var lowColumn = ImageColumns.Check(_host, input.Schema, _options.InputColumnName, "input");
         var highColumn = ImageColumns.Check(_host, input.Schema, _options.LabelColumnName, "label");
         int seed = (_env as IHostEnvironmentInternal)?.Seed ?? _host.Rand.Next();
-        var device = TorchDevices.Parse(_options.Device);
+        var (device, deviceName) = TorchDevices.Resolve(_options.Device, _env);
 
         using var channel = _host.Start("TrainModel");
         using var progress = _host.StartProgressChannel("Training super-resolution network");
@@ -343,7 +355,7 @@ public sealed class SuperResolutionEstimator : IEstimator<SuperResolutionTransfo
             summary.SkippedValidationRows = validationRows.Skipped.Count;
             var upscaler = new SrUpscaler(_options.ResolvedArchitecture, _options.ResolvedScale, _options.Channels, network, device, _options.Inference);
             summary.BicubicComparison = CompareWithBicubic(upscaler, channel);
-            return new SuperResolutionTransformer(_env, _options.OutputColumnName, _options.InputColumnName, upscaler, networkOptions, _options.Device, summary);
+            return new SuperResolutionTransformer(_env, _options.OutputColumnName, _options.InputColumnName, upscaler, networkOptions, _options.Device, deviceName, summary);
         }
         finally
         {

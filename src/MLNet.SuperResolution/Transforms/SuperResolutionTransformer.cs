@@ -37,12 +37,13 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     private readonly SrUpscaler _upscaler;
 
     internal SuperResolutionTransformer(IHostEnvironment env, string outputColumnName, string inputColumnName,
-        SrUpscaler upscaler, SrNetworkOptions networkOptions, string device, SrTrainingSummary? trainingSummary)
+        SrUpscaler upscaler, SrNetworkOptions networkOptions, string? requestedDevice, string deviceName, SrTrainingSummary? trainingSummary)
         : base(Contracts.CheckRef(env, nameof(env)).Register(RegistrationName), outputColumnName, inputColumnName)
     {
         _upscaler = upscaler;
         NetworkOptions = networkOptions;
-        DeviceName = device;
+        _requestedDevice = requestedDevice;
+        DeviceName = deviceName;
         TrainingSummary = trainingSummary;
         WarnIfPrecisionFallsBack();
     }
@@ -68,8 +69,17 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     /// <summary>The network's hyper-parameters (a preset's or custom).</summary>
     public SrNetworkOptions NetworkOptions { get; }
 
-    /// <summary>The torch device the network runs on ("cpu", "cuda", ...).</summary>
+    /// <summary>
+    /// The torch device the network runs on ("cpu", "cuda", "cuda:1"): the one the options named, or the
+    /// <c>MLContext</c>'s choice (<c>GpuDeviceId</c>, <c>FallbackToCpu</c>) when they named none.
+    /// </summary>
     public string DeviceName { get; }
+
+    // The device the options named; null: the MLContext decides, when the model is made and again when it is loaded.
+    private readonly string? _requestedDevice;
+
+    // Saved in place of a device name when the options named none.
+    private const string DeviceOfTheContext = "mlcontext";
 
     /// <summary>Number of trainable parameters of the network (0 for bicubic).</summary>
     public long ParameterCount => _upscaler.Network?.TrainableParameterCount ?? 0;
@@ -92,7 +102,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     /// <summary>
     /// Writes the network's weights as a PyTorch state_dict: safetensors when <paramref name="path"/> ends in
     /// <c>.safetensors</c>, else torch.save's zip format (<c>.pth</c>). Keys follow the reference implementation
-    /// named in docs/models.md, so the file loads there; the network's description (architecture, scale, channels,
+    /// (<see cref="SrModelZoo"/> names it), so the file loads there; the network's description (architecture, scale, channels,
     /// options) goes with it (safetensors metadata; a zip entry torch.load ignores), so the file opens here again with
     /// nothing said about it: <see cref="SrModelFile.Inspect"/>, <c>ApplySuperResolutionModel(output, input, path)</c>,
     /// <see cref="SuperResolutionOptions.InitialWeightsPath"/>.
@@ -108,8 +118,8 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SRESTRNS",
-        verWrittenCur: 0x00010006, // Channels-last: automatic (the default) as a third value
-        verReadableCur: 0x00010006,
+        verWrittenCur: 0x00010007, // Device: "mlcontext" when the options named none
+        verReadableCur: 0x00010007,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(SuperResolutionTransformer).Assembly.FullName);
@@ -123,9 +133,10 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
     private const byte ChannelsLastAutomatic = 2; // the layout byte: 0 false, 1 true, 2 automatic (null)
 
     /// <summary>Saves the model (called by ML.NET's model saving).</summary>
-    public override void SaveModel(ModelSaveContext ctx)
+    protected override void SaveModel(ModelSaveContext ctx)
     {
         Host.CheckValue(ctx, nameof(ctx));
+        _upscaler.ThrowIfDisposed(); // a disposed network saves no weights: the file would not load
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
 
@@ -135,7 +146,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         // int: scale
         // int: channels (SrChannels)
         // string id: network options as JSON (the architecture's options record)   [since 0x00010002; before: paper preset]
-        // string id: device the model was trained/applied on ("cpu", "cuda", ...)
+        // string id: device the options named ("cpu", "cuda", ...); "mlcontext" when none  [since 0x00010007; before: always a name]
         // bool: has training summary; if so: int steps, int skipped steps, int patch size, double seconds,
         //       int epoch count, double[epoch count] epoch losses,
         //       [since 0x00010003] int stop reason (SrStopReason), int validation count, (int epoch, int step, double psnr)[count]
@@ -150,7 +161,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         ctx.Writer.Write(Scale);
         ctx.Writer.Write((int)Channels);
         ctx.SaveNonEmptyString(NetworkFactory.SerializeOptions(NetworkOptions));
-        ctx.SaveNonEmptyString(DeviceName);
+        ctx.SaveNonEmptyString(_requestedDevice ?? DeviceOfTheContext);
         ctx.Writer.WriteBoolByte(TrainingSummary is not null);
         if (TrainingSummary is { } summary)
         {
@@ -186,8 +197,14 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         ctx.Writer.Write((int)inference.Precision);
     }
 
-    // Factory method for SignatureLoadModel.
+    // Factory method for SignatureLoadModel. The guard runs before any method that touches ML.NET's internals is compiled.
     private static SuperResolutionTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        MLNetInternals.EnsureAvailable();
+        return Load(env, ctx);
+    }
+
+    private static SuperResolutionTransformer Load(IHostEnvironment env, ModelLoadContext ctx)
     {
         Contracts.CheckValue(env, nameof(env));
         var host = env.Register(RegistrationName);
@@ -250,8 +267,10 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
             }
         }
 
-        // A model trained on a GPU still loads where there is none: it runs on the CPU then.
-        string device = savedDevice != "cpu" && !torch.cuda.is_available() ? "cpu" : savedDevice;
+        // A model saved without a device follows the loading context; one trained on a named GPU still loads where
+        // there is none: it runs on the CPU then.
+        string? requestedDevice = savedDevice == DeviceOfTheContext ? null
+            : savedDevice != "cpu" && !torch.cuda.is_available() ? "cpu" : savedDevice;
         SrNetwork? network = null;
         if (ctx.Reader.ReadBoolByte())
         {
@@ -314,9 +333,11 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
                 throw host.ExceptDecode($"The model's inference precision {(int)inference.Precision} is unknown; the file is corrupt or was edited.");
         }
 
-        _upscaler = new SrUpscaler(architecture, scale, channels, network, TorchDevices.Parse(device), inference);
+        var device = TorchDevices.Resolve(requestedDevice, host);
+        _upscaler = new SrUpscaler(architecture, scale, channels, network, device.Device, inference);
         NetworkOptions = networkOptions;
-        DeviceName = device;
+        _requestedDevice = requestedDevice;
+        DeviceName = device.Name;
         TrainingSummary = summary;
         WarnIfPrecisionFallsBack();
     }

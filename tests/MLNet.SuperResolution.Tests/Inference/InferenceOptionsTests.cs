@@ -73,7 +73,7 @@ public sealed class InferenceOptionsTests : IDisposable
             : new SrInferenceOptions();
         var upscaler = new SrUpscaler(SrArchitecture.Espcn, 2, SrChannels.Rgb, network, CPU, inference);
         using var transformer = new SuperResolutionTransformer(ml, "SuperRes", "LowRes", upscaler,
-            SrModelZoo.Get(SrArchitecture.Espcn).Options(SrPreset.Notes), "cpu", trainingSummary: null);
+            SrModelZoo.Get(SrArchitecture.Espcn).Options(SrPreset.Notes), "cpu", "cpu", trainingSummary: null);
         var lowRes = LowRes(ml, out _);
         string path = Path.Combine(_images.Directory, "model.zip");
         ml.Model.Save(transformer, lowRes.Schema, path);
@@ -96,7 +96,7 @@ public sealed class InferenceOptionsTests : IDisposable
         var network = Build(SrArchitecture.Espcn, 2, SrPreset.Notes, SrChannels.Rgb);
         var upscaler = new SrUpscaler(SrArchitecture.Espcn, 2, SrChannels.Rgb, network, CPU, new SrInferenceOptions { ChannelsLast = channelsLast });
         using var transformer = new SuperResolutionTransformer(ml, "SuperRes", "LowRes", upscaler,
-            SrModelZoo.Get(SrArchitecture.Espcn).Options(SrPreset.Notes), "cpu", trainingSummary: null);
+            SrModelZoo.Get(SrArchitecture.Espcn).Options(SrPreset.Notes), "cpu", "cpu", trainingSummary: null);
         string path = Path.Combine(_images.Directory, $"model-{channelsLast?.ToString() ?? "auto"}.zip");
         ml.Model.Save(transformer, LowRes(ml, out _).Schema, path);
         using var loaded = (SuperResolutionTransformer)ml.Model.Load(path, out _);

@@ -138,7 +138,7 @@ public sealed class PrecisionAndLayoutTests(ITestOutputHelper output)
         var upscaler = new SrUpscaler(SrArchitecture.Espcn, 2, SrChannels.Rgb, network, CPU,
             new SrInferenceOptions { Precision = SrPrecision.BFloat16 }, nativeBFloat16: false);
         using var transformer = new SuperResolutionTransformer(ml, "SuperRes", "LowRes", upscaler,
-            SrModelZoo.Get(SrArchitecture.Espcn).Options(SrPreset.Notes), "cpu", trainingSummary: null);
+            SrModelZoo.Get(SrArchitecture.Espcn).Options(SrPreset.Notes), "cpu", "cpu", trainingSummary: null);
         Assert.Equal(SrPrecision.Float32, upscaler.Precision);
         Assert.Equal(SrPrecision.BFloat16, upscaler.Inference.Precision); // what the model saves is what was asked
         Assert.Contains(warnings, w => w.Contains("no native bfloat16", StringComparison.Ordinal));

@@ -124,7 +124,7 @@ public sealed class ModelFileTests : IDisposable
         var error = Assert.ThrowsAny<Exception>(() => _ml.Model.Load(path, out _));
         _output.WriteLine(Messages(error));
         Assert.Contains("super-resolution transform was saved by a newer version of MLNet.SuperResolution: its format is 0x00020001", Messages(error));
-        Assert.Contains("reads formats 0x00010001 to 0x00010006. Update the MLNet.SuperResolution package", Messages(error));
+        Assert.Contains("reads formats 0x00010001 to 0x00010007. Update the MLNet.SuperResolution package", Messages(error));
 
         var upscalerError = Assert.Throws<InvalidDataException>(() => SuperResolutionUpscaler.FromModelFile(path));
         _output.WriteLine(upscalerError.Message);
@@ -132,7 +132,7 @@ public sealed class ModelFileTests : IDisposable
         Assert.Contains("newer version of MLNet.SuperResolution", upscalerError.Message);
 
         // A newer writer that keeps the format readable by this version (readable stays ours) still loads.
-        SetFormatVersion(path, "SRESTRNS", written: 0x00010007, readable: 0x00010006);
+        SetFormatVersion(path, "SRESTRNS", written: 0x00010008, readable: 0x00010007);
         using var compatible = (SuperResolutionTransformer)_ml.Model.Load(path, out _);
         Assert.Equal(2, compatible.Scale);
     }

@@ -131,16 +131,20 @@ public sealed class PersistenceTests : IDisposable
 
     /// <summary>
     /// The library compiles against ML.NET's internal persistence API (build/Publicize.targets). That ties it to the
-    /// pinned ML.NET: a different version must be re-verified (this suite) before the pin moves.
+    /// pinned ML.NET (<c>MicrosoftMLVersion</c> in Directory.Build.props): a different version must be re-verified
+    /// (this suite) before the pin moves.
     /// </summary>
     [Fact]
     public void MLNetIsThePinnedVersion()
     {
-        foreach (var assembly in new[] { typeof(MLContext).Assembly, typeof(TransformerChain<>).Assembly })
+        string props = File.ReadAllText(Path.Combine(SharedData.RepositoryRoot, "Directory.Build.props"));
+        string pinned = System.Text.RegularExpressions.Regex.Match(props, "<MicrosoftMLVersion>([^<]+)</MicrosoftMLVersion>").Groups[1].Value;
+        Assert.NotEmpty(pinned);
+        foreach (var assembly in new[] { typeof(MLContext).Assembly, typeof(TransformerChain<>).Assembly, typeof(Microsoft.ML.Data.MLImage).Assembly })
         {
             string? version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
-            Assert.True(version?.StartsWith("5.0.1", StringComparison.Ordinal) == true,
-                $"{assembly.GetName().Name} is {version}; MLNet.SuperResolution is built and verified against ML.NET 5.0.1 internals.");
+            Assert.True(version?.StartsWith(pinned + "+", StringComparison.Ordinal) == true || version == pinned,
+                $"{assembly.GetName().Name} is {version}; MLNet.SuperResolution is built and verified against ML.NET {pinned} internals.");
         }
     }
 }
