@@ -88,6 +88,32 @@ public static class SrModelFile
         }
     }
 
+    /// <summary>
+    /// Refuses an ML.NET model zip whose entries inflate far beyond their compressed size (model weights barely
+    /// compress; a zip bomb does) before ML.NET reads it: an <see cref="InvalidDataException"/> naming the file.
+    /// </summary>
+    internal static void CheckMLNetZip(string path)
+    {
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            foreach (var entry in zip.Entries)
+            {
+                if (entry.Length > MaxInflation * Math.Max(entry.CompressedLength, 1) + (1 << 20))
+                    throw new InvalidDataException(
+                        $"'{path}' holds the entry '{entry.FullName}' that inflates from {entry.CompressedLength:N0} to {entry.Length:N0} bytes, " +
+                        "far beyond what a model's contents compress to: a zip bomb or a corrupt file. Nothing was loaded.");
+            }
+        }
+        catch (InvalidDataException e) when (!e.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"'{path}' is not a readable zip: {e.Message}", e);
+        }
+    }
+
+    // Weights (float32) deflate to about 90%; ML.NET's text entries to a tenth or so.
+    private const long MaxInflation = 64;
+
     private static bool Float16Safe(SrNetworkOptions options) => NetworkFactory.Describe(options.Architecture).Float16Safe(options);
 
     /// <summary>Detects the network of a weights file (not a model zip).</summary>

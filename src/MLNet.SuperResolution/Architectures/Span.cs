@@ -119,6 +119,7 @@ internal sealed class Conv3XC : nn.Module<Tensor, Tensor>
             ChannelPaddedConv2d.Create(inChannels, inChannels * Gain, 1),
             ChannelPaddedConv2d.Create(inChannels * Gain, outChannels * Gain, 3),
             ChannelPaddedConv2d.Create(outChannels * Gain, outChannels, 1));
+        ConstructionBudget.Take(ConstructionBudget.ConvolutionElements(inChannels, outChannels, 9, hasBias: true));
         eval_conv = nn.Conv2d(inChannels, outChannels, 3, padding: 1);
         foreach (var parameter in eval_conv.parameters())
             parameter.requires_grad = false;

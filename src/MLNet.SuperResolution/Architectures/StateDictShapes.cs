@@ -49,12 +49,57 @@ internal sealed class StateDictShapes(IReadOnlyDictionary<string, long[]> shapes
         return indices.ToList();
     }
 
-    /// <summary>How many modules the sequence <paramref name="prefix"/>0., 1., ... has (the highest index + 1; 0 when none).</summary>
-    public int SequenceLength(string prefix) => Indices(prefix) is { Count: > 0 } indices ? indices[^1] + 1 : 0;
+    /// <summary>
+    /// How many modules the sequence <paramref name="prefix"/>0., 1., ... has (the highest index + 1; 0 when none).
+    /// Modules without parameters (activations, upsampling) leave gaps in a real file's indices, never more than
+    /// <see cref="MaxSequenceGap"/> - 1 in a row; a larger gap is refused, so that a file cannot make detection build a
+    /// network far larger than the keys it holds (one key "body.1000000." would ask for a million blocks).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The indices jump by more than <see cref="MaxSequenceGap"/>.</exception>
+    public int SequenceLength(string prefix)
+    {
+        var indices = Indices(prefix);
+        if (indices.Count == 0)
+            return 0;
+        for (int i = 0; i < indices.Count; i++)
+        {
+            int previous = i == 0 ? -1 : indices[i - 1];
+            if (indices[i] - previous > MaxSequenceGap)
+                throw new InvalidDataException(
+                    $"its keys under '{prefix}' jump from index {(i == 0 ? "the start" : previous.ToString(CultureInfo.InvariantCulture))} to {indices[i]}, which no network's sequence does");
+        }
+
+        return indices[^1] + 1;
+    }
+
+    /// <summary>The largest step between consecutive indices of a sequence (the original ESRGAN layout's model.3, model.6).</summary>
+    public const int MaxSequenceGap = 3;
 
     /// <summary>The same shapes under keys renamed by <paramref name="rename"/>.</summary>
-    public StateDictShapes Renamed(Func<string, string> rename)
-        => new(shapes.ToDictionary(kv => rename(kv.Key), kv => kv.Value, StringComparer.Ordinal));
+    public StateDictShapes Renamed(Func<string, string> rename) => new(KeyRenaming.Apply(shapes, rename));
+}
+
+/// <summary>A file's keys mapped onto a network's (a detected layout's renaming), refusing two keys that meet.</summary>
+internal static class KeyRenaming
+{
+    /// <summary>
+    /// <paramref name="items"/> under the keys <paramref name="rename"/> gives; an <see cref="InvalidDataException"/> when
+    /// two keys map to one (a file that holds a key twice, once in each layout, is not one network's weights).
+    /// </summary>
+    public static Dictionary<string, T> Apply<T>(IEnumerable<KeyValuePair<string, T>> items, Func<string, string> rename)
+    {
+        var renamed = new Dictionary<string, T>(StringComparer.Ordinal);
+        var from = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in items)
+        {
+            string name = rename(key);
+            if (!from.TryAdd(name, key))
+                throw new InvalidDataException($"its keys '{from[name]}' and '{key}' are both '{name}' of the network's layout");
+            renamed[name] = value;
+        }
+
+        return renamed;
+    }
 }
 
 /// <summary>

@@ -77,11 +77,11 @@ internal static class ImageFiles
             throw new FileNotFoundException($"Image file not found: {path}", path);
         using var stream = File.OpenRead(path);
         var report = MetadataScanner.Scan(stream, path, metadataLimits ?? DefaultMetadataLimits);
-        var (info, _) = Identify(stream, path, maxPixels);
+        var (info, _) = Identify(stream, path, maxPixels, report.LargestFrame);
         return new ImageHeader(info.Width, info.Height, report.DropWarning(path));
     }
 
-    private static (IImageInfo Info, IImageFormat Format) Identify(Stream stream, string name, long maxPixels)
+    private static (IImageInfo Info, IImageFormat Format) Identify(Stream stream, string name, long maxPixels, (int Width, int Height) largestFrame)
     {
         IImageInfo? info;
         IImageFormat? format;
@@ -103,6 +103,11 @@ internal static class ImageFiles
             throw new InvalidDataException(
                 $"'{name}' is {info.Width}x{info.Height} ({pixels / 1e6:F1} megapixels), above the limit of {maxPixels / 1e6:F1} " +
                 "megapixels checked before decoding; raise the pixel limit only for files you trust.");
+        long framePixels = (long)largestFrame.Width * largestFrame.Height;
+        if (framePixels > maxPixels)
+            throw new InvalidDataException(
+                $"'{name}' is {info.Width}x{info.Height} but declares a frame of {largestFrame.Width}x{largestFrame.Height} ({framePixels / 1e6:F1} " +
+                $"megapixels), above the limit of {maxPixels / 1e6:F1} megapixels checked before decoding; decoders allocate for the frame.");
         return (info, format);
     }
 
@@ -123,7 +128,7 @@ internal static class ImageFiles
         long start = stream.Position;
         var report = MetadataScanner.Scan(stream, name, metadataLimits ?? DefaultMetadataLimits);
         stream.Position = start;
-        var (info, format) = Identify(stream, name, maxPixels);
+        var (info, format) = Identify(stream, name, maxPixels, report.LargestFrame);
         stream.Position = start;
         Image<Rgba32> image;
         try

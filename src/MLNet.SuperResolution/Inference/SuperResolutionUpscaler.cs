@@ -103,6 +103,7 @@ public sealed class SuperResolutionUpscaler : IDisposable
             return new SuperResolutionUpscaler(weights, [weights], inference: null);
         }
 
+        SrModelFile.CheckMLNetZip(modelPath);
         ITransformer model;
         try
         {

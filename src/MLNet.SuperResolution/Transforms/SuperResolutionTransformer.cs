@@ -5,6 +5,7 @@ using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
 using MLNet.SuperResolution;
 using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Architectures.Blocks;
 using MLNet.SuperResolution.Imaging;
 using MLNet.SuperResolution.Inference;
 using MLNet.SuperResolution.Weights;
@@ -274,7 +275,7 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
         SrNetwork? network = null;
         if (ctx.Reader.ReadBoolByte())
         {
-            network = NetworkFactory.Create(architecture, scale, channels.NetworkChannels(), networkOptions);
+            network = CreateWithinWeights(ctx, host, architecture, scale, channels, networkOptions);
             bool found;
             try
             {
@@ -344,6 +345,38 @@ public sealed class SuperResolutionTransformer : ImageToImageTransformerBase, ID
 
     /// <summary>Upscales straight into the output image's BGRA buffer (no planar copy of the output).</summary>
     private protected override MLImage Map(RgbImage input, Func<string> where) => _upscaler.UpscaleToMLImage(input);
+
+    /// <summary>
+    /// Builds the network the saved options describe, allowed no more convolution weights than the saved weights
+    /// stream holds (its bytes counted by reading it through, nothing kept): options edited in a small zip cannot make
+    /// the loader allocate a network far larger than the file before the weights are compared with it.
+    /// </summary>
+    private static SrNetwork CreateWithinWeights(ModelLoadContext ctx, IHost host, SrArchitecture architecture, int scale, SrChannels channels,
+        SrNetworkOptions options)
+    {
+        long bytes = 0;
+        ctx.TryLoadBinaryStream(NetworkStreamName, reader =>
+        {
+            var buffer = new byte[1 << 16];
+            int n;
+            while (bytes < MaxCountedWeightBytes && (n = reader.BaseStream.Read(buffer, 0, buffer.Length)) > 0)
+                bytes += n;
+        });
+        long elements = bytes / sizeof(float);
+        try
+        {
+            using (ConstructionBudget.Limit(elements + elements / 2 + (4L << 20)))
+                return NetworkFactory.Create(architecture, scale, channels.NetworkChannels(), options);
+        }
+        catch (InvalidDataException e)
+        {
+            throw host.ExceptDecode(e, $"The model's {architecture} x{scale} options describe a network that does not fit its saved weights ({bytes:N0} bytes): " +
+                                       $"{e.Message}. The file is corrupt or was edited. Nothing was loaded.");
+        }
+    }
+
+    // Counting stops here: a weights stream this long gives the network all the room it can use.
+    private const long MaxCountedWeightBytes = 64L << 30;
 
     /// <summary>Names of the parameters and buffers holding NaN or infinity.</summary>
     private static List<string> NonFiniteParameters(torch.nn.Module network)

@@ -1,4 +1,5 @@
 using MLNet.SuperResolution.Architectures;
+using MLNet.SuperResolution.Architectures.Blocks;
 using static TorchSharp.torch;
 
 namespace MLNet.SuperResolution.Weights;
@@ -124,7 +125,7 @@ internal static class ModelDetection
             {
                 detection = descriptor.Detect(shapes);
             }
-            catch (InvalidDataException e)
+            catch (Exception e) when (e is InvalidDataException or ArgumentException)
             {
                 throw new InvalidDataException($"'{name}' has the layout of {descriptor.Architecture} but not a configuration this library builds: {e.Message}.", e);
             }
@@ -160,7 +161,28 @@ internal static class ModelDetection
     private static long Verify(DetectedModel model, IReadOnlyDictionary<string, long[]> shapes)
     {
         using var scope = NewDisposeScope();
-        using var network = NetworkFactory.Create(model.Architecture, model.Scale, model.Channels, model.Options);
+        SrNetwork network;
+        // The network may not ask for more convolution weights than the file holds (with room for the layers a file
+        // legitimately leaves out, none of which is large): built first, compared after, it would otherwise allocate
+        // whatever the shapes of a crafted file describe.
+        long fileElements = shapes.Values.Sum(shape => shape.Aggregate(1L, (a, b) => a * Math.Max(b, 0)));
+        try
+        {
+            using (ConstructionBudget.Limit(fileElements + fileElements / 2 + (4L << 20)))
+                network = NetworkFactory.Create(model.Architecture, model.Scale, model.Channels, model.Options);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"'{model.File.Name}' looks like {model.Architecture} ({model.Detection.Variant}, x{model.Scale}) but {e.Message}.", e);
+        }
+        catch (ArgumentException e)
+        {
+            // The shapes read as hyper-parameters the network refuses (a tampered file): the options' own check says which.
+            throw new InvalidDataException(
+                $"'{model.File.Name}' has the layout of {model.Architecture} ({model.Detection.Variant}) but its shapes give a configuration the network does not build: {e.Message}", e);
+        }
+
+        using var owned = network;
         var expected = network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal);
         var renamed = new Dictionary<string, (string FileKey, long[] Shape)>(StringComparer.Ordinal);
         foreach (var (key, shape) in shapes)

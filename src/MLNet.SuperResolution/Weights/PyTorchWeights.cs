@@ -1,4 +1,5 @@
 using System.Text;
+using MLNet.SuperResolution.Architectures;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -55,9 +56,7 @@ internal static class PyTorchWeights
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(file);
-        var read = file.ReadTensors();
-        var loaded = rename is null ? read : read.ToDictionary(kv => rename(kv.Key), kv => kv.Value, StringComparer.Ordinal);
-        Load(module, loaded, file.Name, skipMismatched: false);
+        Load(module, Renamed(file.ReadTensors(), rename), file.Name, skipMismatched: false);
     }
 
     /// <summary>
@@ -81,9 +80,24 @@ internal static class PyTorchWeights
             // Not a layout detection knows (a zoo network's own keys) or another configuration: the keys are taken as they are.
         }
 
-        var read = file.ReadTensors();
-        var loaded = rename is null ? read : read.ToDictionary(kv => rename(kv.Key), kv => kv.Value, StringComparer.Ordinal);
-        return Load(module, loaded, path, skipMismatched);
+        return Load(module, Renamed(file.ReadTensors(), rename), path, skipMismatched);
+    }
+
+    /// <summary>The tensors under the network's keys; on a refusal (two keys meeting) they are disposed.</summary>
+    private static Dictionary<string, Tensor> Renamed(Dictionary<string, Tensor> read, Func<string, string>? rename)
+    {
+        if (rename is null)
+            return read;
+        try
+        {
+            return KeyRenaming.Apply(read, rename);
+        }
+        catch
+        {
+            foreach (var tensor in read.Values)
+                tensor.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Copies <paramref name="loaded"/> (disposed here) into <paramref name="module"/>; see <see cref="Load(torch.nn.Module, string, bool)"/>.</summary>

@@ -199,6 +199,8 @@ internal static class WeightsFormats
     /// <summary>A JSON object of strings (this library's metadata entry); anything else is ignored.</summary>
     private static void ReadMetadata(byte[] json, Dictionary<string, string> metadata)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+            return; // names with invalid UTF-8 would fail when read
         try
         {
             using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 4 });
@@ -351,6 +353,9 @@ internal static class WeightsFormats
         var header = new byte[headerLength];
         stream.ReadExactly(header);
         long dataStart = 8 + (long)headerLength, dataLength = length - dataStart;
+        // The JSON reader leaves invalid UTF-8 inside strings to be found when a name is read; refuse it here.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw new InvalidDataException("its safetensors header is not valid UTF-8 text");
         JsonDocument json;
         try
         {
@@ -384,8 +389,9 @@ internal static class WeightsFormats
                     throw new InvalidDataException($"its safetensors entry '{property.Name}' lacks dtype, shape or data_offsets");
                 var dtype = StoredDtypes.FromSafetensors(dtypeText.GetString()!)
                             ?? throw new InvalidDataException($"its safetensors entry '{property.Name}' has the unsupported dtype {dtypeText.GetString()}");
-                var shape = shapeJson.EnumerateArray().Select(v => v.TryGetInt64(out long s) ? s : -1).ToArray();
-                long begin = offsetsJson[0].TryGetInt64(out long b) ? b : -1, endOffset = offsetsJson[1].TryGetInt64(out long e) ? e : -1;
+                // A shape or an offset that is not an integer (a string, null, an array, 1.5) reads as -1: refused below.
+                var shape = shapeJson.EnumerateArray().Select(Integer).ToArray();
+                long begin = Integer(offsetsJson[0]), endOffset = Integer(offsetsJson[1]);
                 if (begin < 0 || endOffset < begin || endOffset > dataLength)
                     throw new InvalidDataException(
                         $"its safetensors entry '{property.Name}' has the data offsets [{begin}, {endOffset}] outside the {dataLength:N0} bytes of data");
@@ -406,4 +412,7 @@ internal static class WeightsFormats
             return dict;
         }
     }
+
+    /// <summary>A JSON integer, or -1 for anything else (another JSON type, a fraction, beyond 64 bits).</summary>
+    private static long Integer(JsonElement value) => value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long n) ? n : -1;
 }

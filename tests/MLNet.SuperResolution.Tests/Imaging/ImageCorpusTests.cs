@@ -276,4 +276,48 @@ public sealed class ImageCorpusTests : IDisposable
         Assert.True(result.Unexpected.Count == 0, string.Join("\n", result.Unexpected));
         Assert.True(result.Decoded > 0 && result.Rejected > 0, $"{result.Decoded} decoded, {result.Rejected} rejected: the mutations should produce both");
     }
+
+    /// <summary>The same mutants through ML.NET's LoadImages (SkiaSharp, ML.NET 6), after SrImageFiles.Check and without it.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ShortFuzz_ThroughLoadImages_MutatedFilesEitherDecodeOrFailClearly(bool check)
+    {
+        var seeds = SeedFiles.Create(Path.Combine(AppContext.BaseDirectory, "samples"));
+        using var readers = new FuzzReaders(seed: 5);
+        var result = Fuzzer.Run(seeds, cases: 400, seed: 9, bytes => readers.LoadImages(bytes, check), TimeSpan.FromSeconds(20));
+        Assert.True(result.Unexpected.Count == 0, string.Join("\n", result.Unexpected));
+        Assert.True(result.Decoded > 0 && result.Rejected > 0, $"{result.Decoded} decoded, {result.Rejected} rejected: the mutations should produce both");
+    }
+
+    /// <summary>
+    /// A 24 x 20 GIF whose first frame declares 12114 x 43933 (found by the fuzzer through LoadImages: SkiaSharp took
+    /// 2 GB for it, and SrImageFiles.Check passed it, reading the logical screen only): refused by the pixel check.
+    /// </summary>
+    [Fact]
+    public void AGifFrameBeyondThePixelLimit_IsRefusedBeforeAnyDecoder()
+    {
+        using var image = Image.Load<Rgba32>(_images.Crop("coffee.png", 24, 20, 200, 150));
+        using var stream = new MemoryStream();
+        image.SaveAsGif(stream);
+        byte[] gif = stream.ToArray();
+        int at = 13 + ((gif[10] & 0x80) != 0 ? 3 * (2 << (gif[10] & 7)) : 0);
+        while (gif[at] == 0x21)
+        {
+            at += 2;
+            while (gif[at] != 0)
+                at += gif[at] + 1;
+            at++;
+        }
+
+        Assert.Equal(0x2C, gif[at]);
+        BitConverter.TryWriteBytes(gif.AsSpan(at + 5, 2), (ushort)12114);
+        BitConverter.TryWriteBytes(gif.AsSpan(at + 7, 2), (ushort)43933);
+        string path = _images.Write("frame.gif", gif);
+        var error = Assert.Throws<InvalidDataException>(() => SrImageFiles.Check(path));
+        Assert.Contains("declares a frame of 12114x43933", error.Message);
+        Assert.Contains(path, error.Message);
+        using var upscaler = SuperResolutionUpscaler.FromTransformer(Network(SrArchitecture.Espcn, SrChannels.Rgb));
+        Assert.Contains("declares a frame", Assert.Throws<InvalidDataException>(() => upscaler.UpscaleFile(path, Path.Combine(_images.Directory, "out.png"))).Message);
+    }
 }

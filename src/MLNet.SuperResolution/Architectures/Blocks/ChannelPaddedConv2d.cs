@@ -65,6 +65,7 @@ internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>
         _extraInputs = NeedsInputPadding(inChannels, kernelSize) ? ChannelPadding.ToMultiple(inChannels, ChannelMultiple) : 0;
 
         // Borrow the framework's own initialisation (kaiming-uniform weight, fan-in-bounded bias).
+        ConstructionBudget.Take(ConstructionBudget.ConvolutionElements(inChannels, outChannels, kernelSize.Height * kernelSize.Width, hasBias));
         using (var reference = nn.Conv2d(inChannels, outChannels, kernelSize, stride: (stride, stride), padding: padding, dilation: dilation, bias: hasBias))
         using (no_grad())
         {
@@ -83,9 +84,12 @@ internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>
     /// <see cref="ChannelMultiple"/>, inputs fine), else this padded layer. Both have the keys weight and bias.
     /// </summary>
     public static nn.Module<Tensor, Tensor> Create(long inChannels, long outChannels, long kernelSize, long padding = 0, bool hasBias = true, long stride = 1)
-        => outChannels % ChannelMultiple == 0 && !NeedsInputPadding(inChannels, kernelSize)
-            ? nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: padding, bias: hasBias)
-            : new ChannelPaddedConv2d(inChannels, outChannels, kernelSize, padding, hasBias, stride);
+    {
+        if (outChannels % ChannelMultiple != 0 || NeedsInputPadding(inChannels, kernelSize))
+            return new ChannelPaddedConv2d(inChannels, outChannels, kernelSize, padding, hasBias, stride);
+        ConstructionBudget.Take(ConstructionBudget.ConvolutionElements(inChannels, outChannels, kernelSize * kernelSize, hasBias));
+        return nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: padding, bias: hasBias);
+    }
 
     /// <summary>
     /// <see cref="Create(long, long, long, long, bool, long)"/> for a (height, width) kernel with per-axis padding and
@@ -93,9 +97,12 @@ internal sealed class ChannelPaddedConv2d : nn.Module<Tensor, Tensor>
     /// </summary>
     public static nn.Module<Tensor, Tensor> Create(long inChannels, long outChannels, (long Height, long Width) kernelSize,
         (long Height, long Width) padding, (long Height, long Width) dilation, bool hasBias = true)
-        => outChannels % ChannelMultiple == 0 && !NeedsInputPadding(inChannels, kernelSize)
-            ? nn.Conv2d(inChannels, outChannels, kernelSize, stride: (1, 1), padding: padding, dilation: dilation, bias: hasBias)
-            : new ChannelPaddedConv2d(inChannels, outChannels, kernelSize, padding, dilation, hasBias);
+    {
+        if (outChannels % ChannelMultiple != 0 || NeedsInputPadding(inChannels, kernelSize))
+            return new ChannelPaddedConv2d(inChannels, outChannels, kernelSize, padding, dilation, hasBias);
+        ConstructionBudget.Take(ConstructionBudget.ConvolutionElements(inChannels, outChannels, kernelSize.Height * kernelSize.Width, hasBias));
+        return nn.Conv2d(inChannels, outChannels, kernelSize, stride: (1, 1), padding: padding, dilation: dilation, bias: hasBias);
+    }
 
     /// <summary>Whether the forward bug can hit a convolution with these input channels and kernel.</summary>
     public static bool NeedsInputPadding(long inChannels, long kernelSize) => NeedsInputPadding(inChannels, (kernelSize, kernelSize));

@@ -44,6 +44,7 @@ internal sealed class ChannelPaddedConvTranspose2d : nn.Module<Tensor, Tensor>
         this.outputPadding = [outputPadding, outputPadding];
 
         // Borrow the framework's own initialisation (kaiming-uniform weight, fan-in-bounded bias).
+        ConstructionBudget.Take(ConstructionBudget.ConvolutionElements(inChannels, outChannels, kernelSize * kernelSize, hasBias));
         using (var reference = nn.ConvTranspose2d(inChannels, outChannels, kernelSize, stride, padding, outputPadding, bias: hasBias))
         using (no_grad())
         {

@@ -6,7 +6,8 @@ namespace MLNet.SuperResolution.Imaging.Metadata;
 /// GIF's metadata extensions before the second frame (GIF89a sections 24-26): comment extensions and application
 /// extensions other than the looping ones (NETSCAPE2.0, ANIMEXTS1.0), such as XMP ("XMP DataXMP") and ICC
 /// ("ICCRGBG1012"), each an item of the bytes its sub-block chain carries. The image is decoded from its first frame
-/// only, so what comes after the second image descriptor is never read.
+/// only, so what comes after the second image descriptor is never read. The first frame's declared size is noted for
+/// the pixel check (a 24 x 20 GIF whose frame claims 12114 x 43933 took 2 GB in LoadImages).
 /// </summary>
 internal static class GifMetadata
 {
@@ -45,6 +46,8 @@ internal static class GifMetadata
                 int local = file.ByteAt(at + 8);
                 if (local < 0)
                     return null;
+                // The frame's own size: decoders (SkiaSharp, ImageSharp) allocate for it even beyond the logical screen.
+                budget.NoteFrame(file.ByteAt(at + 4) | file.ByteAt(at + 5) << 8, file.ByteAt(at + 6) | file.ByteAt(at + 7) << 8);
                 at += 9 + ((local & 0x80) != 0 ? 3L * (2 << (local & 7)) : 0) + 1; // descriptor, local colour table, LZW code size
                 if (SkipSubBlocks(file, ref at) < 0)
                     return null;

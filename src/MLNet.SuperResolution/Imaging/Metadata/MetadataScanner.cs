@@ -15,7 +15,10 @@ internal sealed record MetadataItem(string Description, long Position, long Stor
 /// <param name="Dropped">Why items were dropped, one line per distinct reason with its count (at most <see cref="MetadataBudget.ListedReasons"/>, then how many more).</param>
 /// <param name="DroppedCount">How many items are beyond the limits (all of them, listed or not).</param>
 /// <param name="Orientation">The EXIF orientation (1-8) of a kept EXIF item, or of a TIFF's first directory.</param>
-internal sealed record MetadataReport(IReadOnlyList<MetadataItem> Kept, IReadOnlyList<string> Dropped, int DroppedCount, ushort? Orientation)
+/// <param name="LargestFrame">The largest frame a container declares apart from its image size (a GIF's first image
+/// descriptor, which decoders allocate for even when it exceeds the logical screen); (0, 0) when none.</param>
+internal sealed record MetadataReport(IReadOnlyList<MetadataItem> Kept, IReadOnlyList<string> Dropped, int DroppedCount, ushort? Orientation,
+    (int Width, int Height) LargestFrame = default)
 {
     /// <summary>Nothing found.</summary>
     public static readonly MetadataReport Empty = new([], [], 0, null);
@@ -51,6 +54,16 @@ internal sealed class MetadataBudget(SrMetadataLimits limits)
     private long _used;
 
     public SrMetadataLimits Limits => limits;
+
+    /// <summary>The largest frame declared so far (see <see cref="MetadataReport.LargestFrame"/>).</summary>
+    public (int Width, int Height) LargestFrame { get; private set; }
+
+    /// <summary>Records a frame the container declares.</summary>
+    public void NoteFrame(int width, int height)
+    {
+        if ((long)width * height > (long)LargestFrame.Width * LargestFrame.Height)
+            LargestFrame = (width, height);
+    }
 
     /// <summary>
     /// Offers one item. <paramref name="measure"/> gets the most bytes the item may take and returns what it takes,
@@ -93,7 +106,7 @@ internal sealed class MetadataBudget(SrMetadataLimits limits)
         int unlisted = _droppedCount - _reasons.Sum(r => r.Count);
         if (unlisted > 0)
             listed.Add($"{unlisted:N0} more");
-        return new MetadataReport(_kept, listed, _droppedCount, orientation);
+        return new MetadataReport(_kept, listed, _droppedCount, orientation, LargestFrame);
     }
 
     private bool Drop(string description, string why)

@@ -1,7 +1,10 @@
-namespace ImageFuzz;
+// Byte-level mutations shared by the fuzzers (compiled into each example that links this file; see its .csproj).
 
-/// <summary>Byte-level mutations of a valid image file (bit flips, overwrites, truncation, insertions, duplicated runs, extreme integers).</summary>
-public static class ImageMutator
+/// <summary>
+/// Byte-level mutations of a valid file (bit flips, overwrites, truncation, insertions, duplicated runs, extreme
+/// integers): what any file reader must survive whatever the format.
+/// </summary>
+internal static class ByteMutator
 {
     private static readonly uint[] ExtremeIntegers = [0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFF, 0x10000];
 
@@ -32,7 +35,7 @@ public static class ImageMutator
                     int length = Math.Min(bytes.Count - at, random.Next(1, 256));
                     bytes.InsertRange(at, bytes.GetRange(at, length));
                     break;
-                default: // an extreme big-endian integer (image dimensions, chunk lengths)
+                default: // an extreme big-endian integer (image dimensions, chunk lengths, header sizes)
                     uint value = ExtremeIntegers[random.Next(ExtremeIntegers.Length)];
                     for (int i = 0; i < 4 && at + i < bytes.Count; i++)
                         bytes[at + i] = (byte)(value >> (24 - 8 * i));
