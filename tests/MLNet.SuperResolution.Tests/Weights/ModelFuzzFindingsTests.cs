@@ -194,17 +194,4 @@ public sealed class ModelFuzzFindingsTests(ITestOutputHelper output) : IDisposab
                 tensor.Dispose();
         }
     }
-
-    private static long[] Contiguous(long[] shape)
-    {
-        var stride = new long[shape.Length];
-        long step = 1;
-        for (int d = shape.Length - 1; d >= 0; d--)
-        {
-            stride[d] = step;
-            step *= shape[d];
-        }
-
-        return stride;
-    }
 }

@@ -89,6 +89,20 @@ internal sealed record FileTensor(string Key, string StorageType, string Storage
 
 internal static class TorchFiles
 {
+    /// <summary>The strides of a contiguous (row-major) tensor of <paramref name="shape"/>.</summary>
+    public static long[] Contiguous(long[] shape)
+    {
+        var stride = new long[shape.Length];
+        long step = 1;
+        for (int d = shape.Length - 1; d >= 0; d--)
+        {
+            stride[d] = step;
+            step *= shape[d];
+        }
+
+        return stride;
+    }
+
     public static byte[] Floats(params float[] values)
     {
         var bytes = new byte[4 * values.Length];

@@ -21,19 +21,6 @@ public sealed class WeightsFileTests(ITestOutputHelper output) : IDisposable
     private static FileTensor Weight(string key, float[] values, long[] shape)
         => new(key, "FloatStorage", key.Replace('.', '_'), Floats(values), values.Length, 0, shape, Contiguous(shape));
 
-    private static long[] Contiguous(long[] shape)
-    {
-        var stride = new long[shape.Length];
-        long step = 1;
-        for (int d = shape.Length - 1; d >= 0; d--)
-        {
-            stride[d] = step;
-            step *= shape[d];
-        }
-
-        return stride;
-    }
-
     private static readonly FileTensor[] Small =
     [
         new("conv.weight", "FloatStorage", "0", Floats(1, 2, 3, 4, 5, 6), 6, 0, [2, 3], [3, 1]),
