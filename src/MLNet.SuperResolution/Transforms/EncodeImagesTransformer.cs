@@ -206,12 +206,7 @@ public sealed class EncodeImagesEstimator : IEstimator<EncodeImagesTransformer>
 
     /// <summary>Adds the output column (a variable-length byte vector) to the schema.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        _host.CheckValue(inputSchema, nameof(inputSchema));
-        ImageColumns.Check(_host, inputSchema, _transformer.InputColumnName, "input");
-        var result = inputSchema.ToDictionary(c => c.Name);
-        result[_transformer.OutputColumnName] = new SchemaShape.Column(_transformer.OutputColumnName, SchemaShape.Column.VectorKind.VariableVector,
-            NumberDataViewType.Byte, false);
-        return new SchemaShape(result.Values);
-    }
+        => ImageColumns.WithOutput(_host, inputSchema,
+            new SchemaShape.Column(_transformer.OutputColumnName, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Byte, false),
+            (_transformer.InputColumnName, "input"));
 }

@@ -24,12 +24,16 @@ internal static class ImageColumns
     /// Schema propagation of the image transforms: checks the required image columns and adds the output image column.
     /// </summary>
     public static SchemaShape WithImageOutput(IExceptionContext host, SchemaShape inputSchema, string outputColumnName, params (string Name, string Role)[] required)
+        => WithOutput(host, inputSchema, new SchemaShape.Column(outputColumnName, SchemaShape.Column.VectorKind.Scalar, new ImageDataViewType(), false), required);
+
+    /// <summary>Schema propagation of a transform of image columns: checks the required image columns and adds <paramref name="output"/>.</summary>
+    public static SchemaShape WithOutput(IExceptionContext host, SchemaShape inputSchema, SchemaShape.Column output, params (string Name, string Role)[] required)
     {
         host.CheckValue(inputSchema, nameof(inputSchema));
         foreach (var (name, role) in required)
             Check(host, inputSchema, name, role);
         var result = inputSchema.ToDictionary(c => c.Name);
-        result[outputColumnName] = new SchemaShape.Column(outputColumnName, SchemaShape.Column.VectorKind.Scalar, new ImageDataViewType(), false);
+        result[output.Name] = output;
         return new SchemaShape(result.Values);
     }
 

@@ -37,11 +37,7 @@ public abstract class ImageToImageTransformerBase : OneToOneTransformerBase
 
     /// <summary>Checks that the input column holds images.</summary>
     protected override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)
-    {
-        if (inputSchema[srcCol].Type is not ImageDataViewType)
-            throw Host.ExceptSchemaMismatch(nameof(inputSchema), "input", ColumnPairs[col].inputColumnName,
-                "image (MLImage, e.g. from LoadImages)", inputSchema[srcCol].Type.ToString());
-    }
+        => ImageColumns.Check(Host, inputSchema, inputSchema[srcCol].Name, "input");
 
     /// <summary>Makes the row mapper (called by ML.NET).</summary>
     protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
